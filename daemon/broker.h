@@ -1,0 +1,51 @@
+/*
+ * The broker: runs the lifecycle against the real world. It owns the
+ * lifecycle, the upstream client, the wall-clock timer (timerfd on
+ * CLOCK_REALTIME, cancelled on clock steps), the state file, and tells the
+ * server and systemd about every change.
+ */
+#ifndef TVTOKEND_BROKER_H
+#define TVTOKEND_BROKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "lifecycle.h"
+
+struct event_base;
+struct config;
+struct broker;
+
+enum broker_change {
+	BROKER_TOKEN_NEW,     /* a new token is current: answer waiters, feed watchers */
+	BROKER_TOKEN_LOST,    /* the token was dropped: watchers get NoToken */
+	BROKER_GAVE_UP,       /* waiters get NoToken (lc_gives_up) */
+};
+
+typedef void (*broker_listener_fn)(enum broker_change what, void *arg);
+
+/* cfg is borrowed and must outlive the broker (or be replaced by broker_reload). 0 or -errno. */
+int broker_new(struct event_base *base, const struct config *cfg, struct broker **out);
+void broker_set_listener(struct broker *b, broker_listener_fn fn, void *arg);
+
+/* Read the state file and send the first request (or serve the restored token). */
+void broker_start(struct broker *b);
+
+/* Switch to a newly loaded config (borrowed from now on). */
+void broker_reload(struct broker *b, const struct config *cfg);
+
+void broker_free(struct broker *b);
+
+/* The token valid now, or NULL. */
+const struct token *broker_token(struct broker *b);
+
+/* ReportRejected from a client. */
+enum lc_report broker_report_rejected(struct broker *b, int64_t generation);
+
+/* Read-only view for GetStatus and NoToken replies. */
+const struct lifecycle *broker_lifecycle(const struct broker *b);
+
+/* "valid: expires 14:30:00Z, renewal at 14:15:00Z" — never a token. */
+void broker_status_text(const struct broker *b, char *buf, size_t len);
+
+#endif

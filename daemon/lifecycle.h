@@ -1,0 +1,197 @@
+/*
+ * The token lifecycle: one state machine, no I/O.
+ *
+ * It is fed events (start, timer fired, upstream reply, client report,
+ * reload) with the current wall-clock time, and leaves behind what the caller
+ * must do: send a token request or a renewal, arm the timer, publish the
+ * token, log events. Everything about Tradovate's limits and the broker's own
+ * ceilings lives here, so it can be driven by a fake clock in tests.
+ */
+#ifndef TVTOKEND_LIFECYCLE_H
+#define TVTOKEND_LIFECYCLE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "reply.h"
+#include "timeutil.h"
+#include "token.h"
+
+enum lc_state {
+	LC_STARTING,
+	LC_REQUESTING,
+	LC_VALID,
+	LC_RENEWING,
+	LC_BACKOFF,
+	LC_PENALTY,
+	LC_RATE_LIMITED,
+	LC_LOCKED_OUT,
+	LC_CREDENTIALS_REJECTED,
+	LC_EXPIRED,
+	_LC_STATE_MAX,
+};
+
+/* Journal events (CONTRACT §6). */
+enum lc_event {
+	LC_EV_ACQUIRED,
+	LC_EV_RENEWED,
+	LC_EV_RENEW_FAILED,
+	LC_EV_FALLBACK,
+	LC_EV_REQUEST_FAILED,
+	LC_EV_CREDENTIALS_REJECTED,
+	LC_EV_PENALTY,
+	LC_EV_RATE_LIMITED,
+	LC_EV_LOCKED_OUT,
+	LC_EV_EXPIRED,
+	LC_EV_CLIENT_DENIED,        /* logged by the server, listed here for the id table */
+	_LC_EV_MAX,
+};
+
+/* What the caller must send now (at most one request is ever in flight). */
+enum lc_send {
+	LC_SEND_NONE,
+	LC_SEND_REQUEST,            /* with lc->p_ticket when non-NULL */
+	LC_SEND_RENEWAL,            /* with lc->token.access_token */
+};
+
+enum lc_hold {
+	LC_HOLD_NONE,
+	LC_HOLD_PENALTY,
+	LC_HOLD_RATE_LIMITED,       /* upstream 429 */
+	LC_HOLD_LOCKED_OUT,         /* 423 or captcha */
+};
+
+/* Answer to ReportRejected. */
+enum lc_report {
+	LC_REPORT_INVALID,          /* negative, or newer than the current generation */
+	LC_REPORT_NO_TOKEN,
+	LC_REPORT_CURRENT,          /* reply with the current token at once */
+	LC_REPORT_WAIT,             /* reply once the token changes (or is lost) */
+};
+
+struct lc_params {
+	usec_t renew_before;
+	usec_t retry_min;
+	usec_t retry_max;
+	usec_t lockout;
+	unsigned max_renewals;        /* per rolling hour, 1..15 */
+	unsigned max_failed;          /* per rolling hour, 1..5 */
+};
+
+#define LC_WINDOW_MAX 16
+#define LC_EVENTS_MAX 8
+
+/* One logged event, with what the log line needs. */
+struct lc_event_rec {
+	enum lc_event event;
+	enum reply_outcome outcome;   /* for failures */
+	long http_status;             /* 0 when none */
+	usec_t duration;              /* upstream request duration; 0 when not from a reply */
+	usec_t next_attempt;          /* 0 when none scheduled */
+	usec_t expiration;            /* acquired/renewed/expired */
+	uint64_t generation;
+};
+
+/* A rolling one-hour window of timestamps. */
+struct lc_window {
+	usec_t t[LC_WINDOW_MAX];
+	unsigned n;
+};
+
+struct lifecycle {
+	struct lc_params p;
+	uint64_t (*random)(void *arg);  /* uniform 64-bit; injectable for tests */
+	void *random_arg;
+
+	enum lc_state state;
+	bool started;
+
+	/* The held token; token.access_token == NULL when none. */
+	struct token token;
+	uint64_t generation;            /* of the last token installed (0: none ever) */
+	usec_t renew_at;                /* when the held token's renewal is due */
+
+	enum lc_send inflight;          /* request sent, reply pending */
+	bool credentials_rejected;
+	bool renewal_refused;           /* next renewal refused: fall back */
+
+	enum lc_hold hold;              /* imposed by Tradovate */
+	usec_t hold_until;
+	enum lc_send hold_for;          /* penalty: what to resend afterwards */
+	char *p_ticket;                 /* penalty ticket of a token request, resent with it */
+
+	unsigned renew_attempt;         /* consecutive transient renewal failures */
+	unsigned request_attempt;       /* consecutive transient request failures */
+	usec_t renew_retry_at;          /* 0: none */
+	usec_t request_retry_at;        /* 0: none */
+	uint64_t forced_generation;     /* ReportRejected already forced a renewal of this one */
+	bool force_renewal;
+
+	struct lc_window renewals;      /* every renewal sent */
+	struct lc_window failed;        /* failed token requests */
+
+	/* GetStatus counters, since start. */
+	uint64_t n_requests;
+	uint64_t n_renewals;
+	uint64_t n_failures;
+	char last_error[160];
+
+	/* Output of the last call: cleared at the start of each. */
+	enum lc_send send;
+	usec_t timer_at;                /* 0: no timer needed */
+	bool token_changed;             /* a new token was installed */
+	bool token_lost;                /* the token was dropped (expiry, refusal, account change) */
+	bool state_changed;
+	bool gave_up_changed;           /* lc_gives_up() became true */
+	struct lc_event_rec events[LC_EVENTS_MAX];
+	unsigned n_events;
+};
+
+void lc_init(struct lifecycle *lc, const struct lc_params *p,
+	     uint64_t (*random)(void *arg), void *random_arg);
+
+/* Drop everything, wiping the token. */
+void lc_free(struct lifecycle *lc);
+
+/* Install a token read from the state file before lc_start (copied). Ignored if expired. */
+int lc_restore(struct lifecycle *lc, const struct token *t, usec_t now);
+
+void lc_start(struct lifecycle *lc, usec_t now);
+
+/* The timer fired, or the clock was stepped: re-evaluate everything. */
+void lc_tick(struct lifecycle *lc, usec_t now);
+
+/* The reply to what lc->send asked for. The reply is consumed (token moved out). */
+void lc_reply(struct lifecycle *lc, struct reply *r, usec_t now);
+
+/* The in-flight request could not even be started (e.g. out of memory): treat as a connect failure. */
+void lc_send_failed(struct lifecycle *lc, usec_t now);
+
+/* A client says the token of this generation was refused. */
+enum lc_report lc_report_rejected(struct lifecycle *lc, int64_t generation, usec_t now);
+
+/* Config reloaded: new parameters; account_changed drops the token; a credentials_rejected broker tries again. */
+void lc_reload(struct lifecycle *lc, const struct lc_params *p, bool account_changed, usec_t now);
+
+/* The token valid at now, or NULL. Checked at serve time, never only by timers. */
+const struct token *lc_current(const struct lifecycle *lc, usec_t now);
+
+/* Whether clients waiting for a token should be told NoToken now. */
+bool lc_gives_up(const struct lifecycle *lc);
+
+/* When the next upstream attempt is scheduled (retryAt), 0 for none. */
+usec_t lc_retry_at(const struct lifecycle *lc);
+
+/* When the held token will be renewed, 0 when none. */
+usec_t lc_next_renewal(const struct lifecycle *lc);
+
+unsigned lc_renewals_left(const struct lifecycle *lc, usec_t now);
+unsigned lc_failed_left(const struct lifecycle *lc, usec_t now);
+
+/* A short reason for NoToken replies ("token expired", "credentials rejected", ...). */
+const char *lc_no_token_reason(const struct lifecycle *lc);
+
+const char *lc_state_to_string(enum lc_state s);
+const char *lc_event_to_string(enum lc_event e);
+
+#endif

@@ -1,0 +1,35 @@
+/* The access token the broker holds, and how it is copied and wiped. */
+#ifndef TVTOKEND_TOKEN_H
+#define TVTOKEND_TOKEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "timeutil.h"
+
+struct token {
+	char *access_token;      /* never NULL in a held token */
+	char *md_access_token;   /* NULL when Tradovate sent none */
+	usec_t expiration;       /* wall clock, already corrected for server clock skew */
+	int64_t user_id;
+	bool has_user_id;
+	char *name;              /* NULL when absent */
+	uint64_t generation;     /* 0 for a token not yet installed */
+};
+
+/* Wipe every string with explicit_bzero, free it, zero the struct. */
+void token_clear(struct token *t);
+
+/* Deep copy. Returns 0, or -ENOMEM leaving dst untouched. */
+int token_copy(struct token *dst, const struct token *src);
+
+/* Fill fields absent from a renewal reply (md token, user id, name) from old. -ENOMEM on failure. */
+int token_inherit(struct token *renewed, const struct token *old);
+
+/* Free a string that may hold a secret: wipe it first. */
+void secret_free(char *s);
+
+/* Compare two NUL-terminated secrets in time independent of where they differ. */
+bool secret_equal(const char *a, const char *b);
+
+#endif
