@@ -1,1 +1,111 @@
-/* placeholder while the module is written */
+/*
+ * The access token the broker holds: deep copies, inheritance of the fields a
+ * renewal reply may leave out, and wiping. Every string here may be a secret.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "token.h"
+
+/* Free a string that may hold a secret: wipe it first. */
+void
+secret_free(char *s)
+{
+	if (s == NULL)
+		return;
+	explicit_bzero(s, strlen(s));
+	free(s);
+}
+
+/* Compare two secrets without letting the time taken depend on where they differ. */
+bool
+secret_equal(const char *a, const char *b)
+{
+	size_t la, lb;
+	volatile unsigned char diff;
+
+	if (a == NULL || b == NULL)
+		return a == b;
+	la = strlen(a);
+	lb = strlen(b);
+	diff = la != lb;
+	/* Walk all of a whatever happens; b is read up to its own end only. */
+	for (size_t i = 0; i < la; i++) {
+		unsigned char cb = i < lb ? (unsigned char)b[i] : 0;
+
+		diff |= (unsigned char)a[i] ^ cb;
+	}
+	return diff == 0;
+}
+
+/* Wipe every string with explicit_bzero, free it, zero the struct. */
+void
+token_clear(struct token *t)
+{
+	if (t == NULL)
+		return;
+	secret_free(t->access_token);
+	secret_free(t->md_access_token);
+	secret_free(t->name);
+	explicit_bzero(t, sizeof(*t));
+}
+
+/* strdup that maps NULL to NULL; *ok turns false when memory runs out. */
+static char *
+token_strdup(const char *s, bool *ok)
+{
+	char *d;
+
+	if (s == NULL)
+		return NULL;
+	d = strdup(s);
+	if (d == NULL)
+		*ok = false;
+	return d;
+}
+
+/* Deep copy src into dst; -ENOMEM leaves dst untouched. */
+int
+token_copy(struct token *dst, const struct token *src)
+{
+	struct token t = *src;
+	bool ok = true;
+
+	t.access_token = token_strdup(src->access_token, &ok);
+	t.md_access_token = token_strdup(src->md_access_token, &ok);
+	t.name = token_strdup(src->name, &ok);
+	if (!ok) {
+		token_clear(&t);
+		return -ENOMEM;
+	}
+	*dst = t;
+	return 0;
+}
+
+/* Fill what a renewal reply left out (md token, user id, name) from old. */
+int
+token_inherit(struct token *renewed, const struct token *old)
+{
+	char *md = NULL, *name = NULL;
+	bool ok = true;
+
+	if (renewed->md_access_token == NULL)
+		md = token_strdup(old->md_access_token, &ok);
+	if (renewed->name == NULL)
+		name = token_strdup(old->name, &ok);
+	if (!ok) {
+		secret_free(md);
+		secret_free(name);
+		return -ENOMEM;
+	}
+	if (md != NULL)
+		renewed->md_access_token = md;
+	if (name != NULL)
+		renewed->name = name;
+	if (!renewed->has_user_id && old->has_user_id) {
+		renewed->user_id = old->user_id;
+		renewed->has_user_id = true;
+	}
+	return 0;
+}
