@@ -113,7 +113,7 @@ struct lifecycle {
 
 	enum lc_send inflight;          /* request sent, reply pending */
 	bool credentials_rejected;
-	bool renewal_refused;           /* next renewal refused: fall back */
+	bool fallback_pending;          /* the next token request replaces a lost token */
 
 	enum lc_hold hold;              /* imposed by Tradovate */
 	usec_t hold_until;
@@ -130,19 +130,24 @@ struct lifecycle {
 	struct lc_window renewals;      /* every renewal sent */
 	struct lc_window failed;        /* failed token requests */
 
+	usec_t retry_at;                /* next attempt other than a routine renewal, 0: none */
+	usec_t next_renewal;            /* when the held token will be renewed, 0: none */
+
 	/* GetStatus counters, since start. */
 	uint64_t n_requests;
 	uint64_t n_renewals;
 	uint64_t n_failures;
-	char last_error[160];
+	char last_error[192];
 
-	/* Output of the last call: cleared at the start of each. */
+	/* Output of the last call: set by every entry point (each ends by re-planning). */
 	enum lc_send send;
 	usec_t timer_at;                /* 0: no timer needed */
 	bool token_changed;             /* a new token was installed */
 	bool token_lost;                /* the token was dropped (expiry, refusal, account change) */
 	bool state_changed;
 	bool gave_up_changed;           /* lc_gives_up() became true */
+	bool gave_up_before;
+	bool report_at_ceiling;         /* ReportRejected answered CURRENT because of the ceiling */
 	struct lc_event_rec events[LC_EVENTS_MAX];
 	unsigned n_events;
 };
