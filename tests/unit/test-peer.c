@@ -1,1 +1,183 @@
-int main(void) { return 77; }
+/* Who may talk to the broker (daemon/peer.c). */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "peer.h"
+
+#define SELF 1000
+#define ALICE 1001
+#define BOB 1002
+#define STAFF 50
+#define TVTOKEN 900
+#define OTHER 901
+
+/* A peer with uid, primary gid and the given supplementary groups. */
+static struct peer
+make_peer(uid_t uid, gid_t gid, const gid_t *sup, size_t n)
+{
+	struct peer p;
+	size_t i;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = 4242;
+	p.uid = uid;
+	p.gid = gid;
+	p.groups[p.n_groups++] = gid;
+	for (i = 0; i < n; i++)
+		p.groups[p.n_groups++] = sup[i];
+	return p;
+}
+
+static void
+test_root_is_always_admitted(void **state)
+{
+	struct peer p = make_peer(0, 0, NULL, 0);
+	uid_t users[] = { ALICE };
+	gid_t groups[] = { TVTOKEN };
+
+	assert_true(peer_allowed(&p, SELF, users, 1, groups, 1));
+}
+
+static void
+test_our_own_uid_is_always_admitted(void **state)
+{
+	struct peer p = make_peer(SELF, STAFF, NULL, 0);
+	uid_t users[] = { ALICE };
+	gid_t groups[] = { TVTOKEN };
+
+	assert_true(peer_allowed(&p, SELF, users, 1, groups, 1));
+}
+
+static void
+test_everyone_is_admitted_when_both_lists_are_empty(void **state)
+{
+	struct peer p = make_peer(BOB, STAFF, NULL, 0);
+
+	assert_true(peer_allowed(&p, SELF, NULL, 0, NULL, 0));
+}
+
+static void
+test_a_listed_user_is_admitted(void **state)
+{
+	struct peer p = make_peer(BOB, STAFF, NULL, 0);
+	uid_t users[] = { ALICE, BOB };
+
+	assert_true(peer_allowed(&p, SELF, users, 2, NULL, 0));
+}
+
+static void
+test_a_member_of_a_listed_group_by_primary_gid_is_admitted(void **state)
+{
+	struct peer p = make_peer(BOB, TVTOKEN, NULL, 0);
+	gid_t groups[] = { TVTOKEN };
+
+	assert_true(peer_allowed(&p, SELF, NULL, 0, groups, 1));
+}
+
+static void
+test_a_member_of_a_listed_group_by_supplementary_group_is_admitted(void **state)
+{
+	gid_t sup[] = { OTHER, TVTOKEN };
+	struct peer p = make_peer(BOB, STAFF, sup, 2);
+	gid_t groups[] = { TVTOKEN };
+	uid_t users[] = { ALICE };
+
+	assert_true(peer_allowed(&p, SELF, users, 1, groups, 1));
+}
+
+static void
+test_a_peer_in_neither_list_is_refused(void **state)
+{
+	gid_t sup[] = { OTHER };
+	struct peer p = make_peer(BOB, STAFF, sup, 1);
+	uid_t users[] = { ALICE };
+	gid_t groups[] = { TVTOKEN };
+
+	assert_false(peer_allowed(&p, SELF, users, 1, groups, 1));
+	assert_false(peer_allowed(&p, SELF, users, 1, NULL, 0));
+	assert_false(peer_allowed(&p, SELF, NULL, 0, groups, 1));
+}
+
+static void
+test_a_group_list_alone_refuses_non_members(void **state)
+{
+	struct peer p = make_peer(ALICE, STAFF, NULL, 0);
+	gid_t groups[] = { TVTOKEN };
+
+	assert_false(peer_allowed(&p, SELF, NULL, 0, groups, 1));
+}
+
+static void
+test_peer_from_fd_on_a_socketpair_is_ourselves(void **state)
+{
+	struct peer p;
+	char comm[64] = "";
+	FILE *f;
+	size_t i;
+	bool has_gid = false;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	memset(&p, 0, sizeof(p));
+	assert_int_equal(peer_from_fd(sv[0], &p), 0);
+	assert_int_equal(p.pid, getpid());
+	assert_int_equal(p.uid, geteuid());
+	assert_int_equal(p.gid, getegid());
+	assert_true(p.n_groups >= 1 && p.n_groups <= 64);
+	for (i = 0; i < p.n_groups; i++)
+		if (p.groups[i] == getegid())
+			has_gid = true;
+	assert_true(has_gid);
+
+	f = fopen("/proc/self/comm", "re");
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	assert_string_equal(p.comm, comm);
+	assert_null(strchr(p.comm, '\n'));
+
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_peer_from_fd_fails_on_a_non_socket_and_leaves_the_peer_alone(void **state)
+{
+	struct peer p;
+	int fds[2];
+
+	assert_int_equal(pipe(fds), 0);
+	memset(&p, 0x77, sizeof(p));
+	assert_int_equal(peer_from_fd(fds[0], &p), -ENOTSOCK);
+	assert_int_equal(p.uid, (uid_t)0x77777777);
+	close(fds[0]);
+	close(fds[1]);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_root_is_always_admitted),
+		cmocka_unit_test(test_our_own_uid_is_always_admitted),
+		cmocka_unit_test(test_everyone_is_admitted_when_both_lists_are_empty),
+		cmocka_unit_test(test_a_listed_user_is_admitted),
+		cmocka_unit_test(test_a_member_of_a_listed_group_by_primary_gid_is_admitted),
+		cmocka_unit_test(test_a_member_of_a_listed_group_by_supplementary_group_is_admitted),
+		cmocka_unit_test(test_a_peer_in_neither_list_is_refused),
+		cmocka_unit_test(test_a_group_list_alone_refuses_non_members),
+		cmocka_unit_test(test_peer_from_fd_on_a_socketpair_is_ourselves),
+		cmocka_unit_test(test_peer_from_fd_fails_on_a_non_socket_and_leaves_the_peer_alone),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
