@@ -1,1 +1,306 @@
-int main(void) { return 1; }
+/*
+ * tvtokend: one shared Tradovate access token for every local process.
+ *
+ * main() only wires the modules together and runs the loop: options, config,
+ * logging, the broker (token lifecycle + upstream), the Varlink server,
+ * systemd notification and signals.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <event2/event.h>
+#include <systemd/sd-daemon.h>
+
+#include "broker.h"
+#include "config.h"
+#include "log.h"
+#include "notify.h"
+#include "server.h"
+
+struct daemon {
+	struct event_base *base;
+	struct config *cfg;
+	struct broker *broker;
+	struct server *server;
+	const char *config_path;
+};
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: tvtokend [--config PATH] [--check-config] [--log=auto|journal|stderr]\n"
+		"                [--version] [--help]\n"
+		"\n"
+		"Keeps one Tradovate access token alive and serves it over Varlink.\n"
+		"\n"
+		"  --config PATH     config file (default %s); drop-ins in PATH.d/*.conf\n"
+		"  --check-config    load the config and the secrets, report problems, exit\n"
+		"  --log=TARGET      auto (journal when stderr is the journal), journal, stderr\n"
+		"  --version         print the version and exit\n"
+		"  --help            print this help and exit\n",
+		CONFIG_DEFAULT_PATH);
+}
+
+/* Print config errors on stderr (whatever --log says); all of them, or the first. */
+static void print_config_errors(const struct config_errors *errs, bool all)
+{
+	size_t i;
+
+	for (i = 0; i < errs->n && (all || i == 0); i++)
+		fprintf(stderr, "tvtokend: %s\n", errs->msg[i]);
+	if (errs->n == 0)
+		fprintf(stderr, "tvtokend: cannot load the configuration\n");
+}
+
+/* Load the config into a new heap object. */
+static int load_config(const char *path, struct config **out, bool all_errors, bool to_log)
+{
+	struct config_errors errs = { 0 };
+	struct config *cfg;
+	int r;
+
+	cfg = calloc(1, sizeof(*cfg));
+	if (!cfg)
+		return -ENOMEM;
+	r = config_load(path, cfg, &errs);
+	if (r < 0) {
+		if (to_log) {
+			size_t i;
+
+			for (i = 0; i < errs.n; i++)
+				log_errorx("reload failed, keeping the old configuration: %s", errs.msg[i]);
+			if (errs.n == 0)
+				log_errorx("reload failed, keeping the old configuration: %s", strerror(-r));
+		} else {
+			print_config_errors(&errs, all_errors);
+		}
+		config_errors_free(&errs);
+		free(cfg);
+		return r;
+	}
+	config_errors_free(&errs);
+	*out = cfg;
+	return 0;
+}
+
+/* The broker's news, passed on to the server's waiting clients. */
+static void on_broker_change(enum broker_change what, void *arg)
+{
+	struct daemon *d = arg;
+
+	if (!d->server)
+		return;
+	switch (what) {
+	case BROKER_TOKEN_NEW:
+		server_token_new(d->server);
+		break;
+	case BROKER_TOKEN_LOST:
+		server_token_lost(d->server);
+		break;
+	case BROKER_GAVE_UP:
+		server_gave_up(d->server);
+		break;
+	}
+}
+
+/* SIGHUP: re-read config and secrets; a config that no longer loads keeps the old one. */
+static void on_sighup(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+	struct config *cfg, *old = d->cfg;
+	char status[256];
+
+	notify_reloading();
+	log_info("reloading %s", d->config_path ? d->config_path : CONFIG_DEFAULT_PATH);
+	if (load_config(d->config_path, &cfg, true, true) == 0) {
+		if (cfg->socket && old->socket && strcmp(cfg->socket, old->socket) != 0)
+			log_warnx("Socket= changed; the new path takes effect at the next restart");
+		broker_reload(d->broker, cfg);
+		server_reload(d->server, cfg);
+		d->cfg = cfg;
+		config_free(old);
+		free(old);
+	}
+	notify_ready();
+	broker_status_text(d->broker, status, sizeof(status));
+	notify_status(status);
+}
+
+/* SIGTERM/SIGINT: a clean exit. */
+static void on_sigterm(evutil_socket_t sig, short what, void *arg)
+{
+	struct daemon *d = arg;
+
+	notify_stopping();
+	log_info("stopping on signal %d", (int)sig);
+	event_base_loopbreak(d->base);
+}
+
+/* The socket systemd passed, -1 when none; -EINVAL when it is not what we serve on. */
+static int listen_fd_from_systemd(void)
+{
+	int n = sd_listen_fds(1);
+
+	if (n < 0)
+		return n;
+	if (n == 0)
+		return -1;
+	if (n > 1) {
+		fprintf(stderr, "tvtokend: systemd passed %d sockets; exactly one is expected\n", n);
+		return -EINVAL;
+	}
+	if (sd_is_socket_unix(SD_LISTEN_FDS_START, SOCK_STREAM, 1, NULL, 0) <= 0) {
+		fprintf(stderr, "tvtokend: the socket systemd passed is not a listening AF_UNIX stream socket\n");
+		return -EINVAL;
+	}
+	return SD_LISTEN_FDS_START;
+}
+
+static int run(struct daemon *d)
+{
+	struct event *ev_hup = NULL, *ev_term = NULL, *ev_int = NULL;
+	int listen_fd, r = 1;
+
+	listen_fd = listen_fd_from_systemd();
+	if (listen_fd < -1)
+		return 1;
+
+	d->base = event_base_new();
+	if (!d->base) {
+		log_errorx("cannot create the event loop");
+		return 1;
+	}
+	ev_hup = evsignal_new(d->base, SIGHUP, on_sighup, d);
+	ev_term = evsignal_new(d->base, SIGTERM, on_sigterm, d);
+	ev_int = evsignal_new(d->base, SIGINT, on_sigterm, d);
+	if (!ev_hup || !ev_term || !ev_int || evsignal_add(ev_hup, NULL) < 0 ||
+	    evsignal_add(ev_term, NULL) < 0 || evsignal_add(ev_int, NULL) < 0) {
+		log_errorx("cannot install signal handlers");
+		goto out;
+	}
+
+	if (broker_new(d->base, d->cfg, &d->broker) < 0) {
+		log_errorx("cannot set up the broker");
+		goto out;
+	}
+	broker_set_listener(d->broker, on_broker_change, d);
+	r = server_new(d->base, d->cfg, d->broker, listen_fd, &d->server);
+	if (r == -EADDRINUSE) {
+		log_errorx("another tvtokend is already serving %s", d->cfg->socket);
+		r = 1;
+		goto out;
+	}
+	if (r < 0) {
+		log_errorx("cannot serve %s: %s", listen_fd >= 0 ? "the socket from systemd" : d->cfg->socket,
+			   strerror(-r));
+		r = 1;
+		goto out;
+	}
+	if (notify_init(d->base) < 0)
+		log_warnx("cannot arm the watchdog");
+	notify_ready();
+	log_info("serving on %s", listen_fd >= 0 ? "the socket from systemd" : d->cfg->socket);
+	broker_start(d->broker);
+
+	r = event_base_dispatch(d->base) < 0 ? 1 : 0;
+out:
+	server_free(d->server);
+	d->server = NULL;
+	broker_free(d->broker);
+	d->broker = NULL;
+	notify_fini();
+	if (ev_hup)
+		event_free(ev_hup);
+	if (ev_term)
+		event_free(ev_term);
+	if (ev_int)
+		event_free(ev_int);
+	event_base_free(d->base);
+	return r;
+}
+
+int main(int argc, char *argv[])
+{
+	static const struct option options[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'n' },
+		{ "log", required_argument, NULL, 'l' },
+		{ "version", no_argument, NULL, 'V' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	enum log_target target = LOG_TARGET_AUTO;
+	struct daemon d = { 0 };
+	bool check = false;
+	const char *dbg;
+	int c, r;
+
+	while ((c = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			d.config_path = optarg;
+			break;
+		case 'n':
+			check = true;
+			break;
+		case 'l':
+			if (strcmp(optarg, "auto") == 0)
+				target = LOG_TARGET_AUTO;
+			else if (strcmp(optarg, "journal") == 0)
+				target = LOG_TARGET_JOURNAL;
+			else if (strcmp(optarg, "stderr") == 0)
+				target = LOG_TARGET_STDERR;
+			else {
+				fprintf(stderr, "tvtokend: --log takes auto, journal or stderr, not \"%s\"\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
+		case 'V':
+			printf("tvtokend %s\n", TVTOKEND_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "tvtokend: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+
+	if (load_config(d.config_path, &d.cfg, check, false) < 0)
+		return 1;
+	if (check) {
+		printf("%s: configuration OK\n", d.config_path ? d.config_path : CONFIG_DEFAULT_PATH);
+		config_free(d.cfg);
+		free(d.cfg);
+		return 0;
+	}
+
+	dbg = getenv("TVTOKEND_DEBUG");
+	log_init(target, dbg && *dbg && strcmp(dbg, "0") != 0);
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		log_errorx("cannot initialise libcurl");
+		config_free(d.cfg);
+		free(d.cfg);
+		return 1;
+	}
+	r = run(&d);
+	curl_global_cleanup();
+	config_free(d.cfg);
+	free(d.cfg);
+	return r;
+}
