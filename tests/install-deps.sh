@@ -1,0 +1,28 @@
+#!/bin/sh
+# Install everything tvtokend needs to build and test, on Debian 12 (as root).
+# Used by demo.sh and run-all.sh (and so by .ci/run): the one list of packages.
+set -eu
+
+packages="
+	gcc pkg-config meson ninja-build
+	libcurl4-openssl-dev libevent-dev libjson-c-dev libsystemd-dev libinih-dev
+	libcmocka-dev libssl-dev
+	ca-certificates curl openssl binutils util-linux procps
+	systemd
+"
+
+missing=
+for p in $packages; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "install-deps: missing packages:$missing (run as root, or: sudo apt-get install$missing)" >&2
+		exit 1
+	fi
+	echo "install-deps: installing$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
