@@ -944,6 +944,31 @@ server_accept_cb(evutil_socket_t lfd, short what, void *arg)
 	}
 }
 
+/*
+ * Whether we run in a user namespace that does not map every id (systemd's
+ * PrivateUsers=yes): peers other than root and us then look like nobody, so
+ * Allow* lists cannot match them. Said once at start and at each reload.
+ */
+static void
+server_warn_userns(const struct config *cfg)
+{
+	char line[128];
+	unsigned long inside, outside, count;
+	FILE *f;
+
+	if (cfg->n_allow_users == 0 && cfg->n_allow_groups == 0)
+		return;
+	f = fopen("/proc/self/uid_map", "re");
+	if (f == NULL)
+		return;
+	if (fgets(line, sizeof(line), f) != NULL &&
+	    (sscanf(line, "%lu %lu %lu", &inside, &outside, &count) != 3 || count != 4294967295UL))
+		log_warnx("AllowUsers=/AllowGroups= are set but tvtokend runs in a user namespace "
+			  "(PrivateUsers=yes): other users look like nobody and will be refused; "
+			  "set PrivateUsers=no for the service");
+	fclose(f);
+}
+
 /* Copy the Allow* lists and MaxClients from cfg. 0 or -ENOMEM, leaving s untouched on failure. */
 static int
 server_apply_config(struct server *s, const struct config *cfg)
@@ -972,6 +997,7 @@ server_apply_config(struct server *s, const struct config *cfg)
 	s->allow_groups = groups;
 	s->n_allow_groups = cfg->n_allow_groups;
 	s->max_clients = cfg->max_clients;
+	server_warn_userns(cfg);
 	return 0;
 }
 
@@ -1076,9 +1102,11 @@ server_listen_path(struct server *s, const struct config *cfg)
 		close(fd);
 		return r;
 	}
+	/* chown only when needed: the service's seccomp filter forbids it, and its group is right already. */
 	if (chmod(cfg->socket, cfg->socket_mode & 07777) < 0 ||
-	    (cfg->has_socket_group && chown(cfg->socket, (uid_t)-1, cfg->socket_group) < 0) ||
 	    lstat(cfg->socket, &st) < 0 ||
+	    (cfg->has_socket_group && st.st_gid != cfg->socket_group &&
+	     chown(cfg->socket, (uid_t)-1, cfg->socket_group) < 0) ||
 	    listen(fd, SOMAXCONN) < 0) {
 		r = -errno;
 		unlink(cfg->socket);
