@@ -25,7 +25,7 @@ run_suite()
 	fi
 	out=$(meson test -C "$dir" --num-processes "$(nproc)" --print-errorlogs 2>&1)
 	printf '%s\n' "$out"
-	count() { printf '%s\n' "$out" | sed -n "s/^$1: *\([0-9]*\)$/\1/p" | tail -n 1; }
+	count() { printf '%s\n' "$out" | sed -n "s/^$1: *\([0-9][0-9]*\) *\$/\1/p" | tail -n 1; }
 	passed=$((passed + $(count Ok) + $(count 'Expected Fail')))
 	failed=$((failed + $(count Fail) + $(count 'Unexpected Pass') + $(count Timeout)))
 	skipped=$((skipped + $(count Skipped)))
