@@ -1271,16 +1271,24 @@ server_token_lost(struct server *s)
 	}
 }
 
-/* The broker stopped trying: calls waiting for a token end with NoToken. */
+/*
+ * The broker stopped trying: calls waiting for a token end with NoToken; a
+ * report waiting for a renewal that will not come now gets the still-valid
+ * token, unchanged, like a report at the hourly ceiling.
+ */
 void
 server_gave_up(struct server *s)
 {
 	struct server_client *c, *next;
+	const struct token *t = broker_token(s->broker);
 
 	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
 		if (c->hold != SERVER_HOLD_TOKEN && c->hold != SERVER_HOLD_REPORT)
 			continue;
-		server_client_no_token(c);
+		if (c->hold == SERVER_HOLD_REPORT && t != NULL)
+			server_client_token(c, "ReportRejected", t, false);
+		else
+			server_client_no_token(c);
 		server_client_release(c);
 	}
 }

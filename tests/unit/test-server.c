@@ -1054,7 +1054,30 @@ test_report_rejected_waiting_ends_with_no_token_when_the_token_is_lost(void **st
 }
 
 static void
-test_report_rejected_waiting_ends_with_no_token_when_the_broker_gives_up(void **state)
+test_report_rejected_waiting_gets_the_current_token_when_the_broker_gives_up(void **state)
+{
+	struct tc *c;
+	struct json_object *r, *tok;
+
+	fake_set_token(7, "tok-7", false);
+	fake_report = LC_REPORT_WAIT;
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.ReportRejected\",\"parameters\":{\"generation\":7}}");
+	tc_assert_quiet(c);
+	/* A lockout while the token is still valid: the renewal will not come, the token stays. */
+	fake_lc.state = LC_LOCKED_OUT;
+	server_gave_up(srv);
+	r = tc_reply(c);
+	assert_true(json_object_object_get_ex(r, "parameters", &tok));
+	assert_true(json_object_object_get_ex(tok, "token", &tok));
+	assert_string_equal(json_object_get_string(json_object_object_get(tok, "accessToken")), "tok-7");
+	json_object_put(r);
+	tc_close(c);
+}
+
+static void
+test_report_rejected_waiting_ends_with_no_token_when_the_broker_gives_up_without_a_token(void **state)
 {
 	struct tc *c;
 	struct json_object *r;
@@ -1065,6 +1088,7 @@ test_report_rejected_waiting_ends_with_no_token_when_the_broker_gives_up(void **
 	c = tc_connect();
 	tc_send(c, "{\"method\":\"io.tvtokend.Broker.ReportRejected\",\"parameters\":{\"generation\":7}}");
 	tc_assert_quiet(c);
+	token_clear(&fake_lc.token);
 	fake_lc.state = LC_LOCKED_OUT;
 	server_gave_up(srv);
 	r = tc_reply(c);
@@ -1784,7 +1808,8 @@ main(void)
 		T(test_report_rejected_of_an_old_generation_returns_the_current_token),
 		T(test_report_rejected_waits_for_the_renewed_token),
 		T(test_report_rejected_waiting_ends_with_no_token_when_the_token_is_lost),
-		T(test_report_rejected_waiting_ends_with_no_token_when_the_broker_gives_up),
+		T(test_report_rejected_waiting_gets_the_current_token_when_the_broker_gives_up),
+		T(test_report_rejected_waiting_ends_with_no_token_when_the_broker_gives_up_without_a_token),
 		T(test_get_status_reports_every_field_and_never_a_token),
 		T(test_get_status_without_a_token_has_nulls),
 		T(test_pipelined_calls_are_answered_in_order),
