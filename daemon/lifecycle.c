@@ -448,6 +448,30 @@ void lc_tick(struct lifecycle *lc, usec_t now)
 	lc_plan(lc, now);
 }
 
+/*
+ * Tradovate imposed a wait: a penalty (p-time), a lockout (423 or captcha,
+ * LockoutSec) or a rate limit (Retry-After, else LockoutSec). Nothing is
+ * sent until it ends; then resend is what goes out.
+ */
+static void impose_wait(struct lifecycle *lc, const struct reply *r, usec_t now, enum lc_send resend)
+{
+	switch (r->outcome) {
+	case REPLY_PENALTY:
+		set_hold(lc, LC_HOLD_PENALTY, now + r->p_time, resend);
+		add_event(lc, LC_EV_PENALTY, r);
+		break;
+	case REPLY_RATE_LIMITED:
+		set_hold(lc, LC_HOLD_RATE_LIMITED,
+			 r->retry_after > now ? r->retry_after : now + lc->p.lockout, resend);
+		add_event(lc, LC_EV_RATE_LIMITED, r);
+		break;
+	default:
+		set_hold(lc, LC_HOLD_LOCKED_OUT, now + lc->p.lockout, resend);
+		add_event(lc, LC_EV_LOCKED_OUT, r);
+		break;
+	}
+}
+
 /* A reply to a token request. */
 static void on_request_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 {
@@ -476,23 +500,15 @@ static void on_request_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 		set_last_error(lc, "token request", r);
 		return;
 	case REPLY_PENALTY:
+		/* The resend carries this ticket. */
 		secret_free(lc->p_ticket);
 		lc->p_ticket = r->p_ticket;
 		r->p_ticket = NULL;
-		set_hold(lc, LC_HOLD_PENALTY, now + r->p_time, LC_SEND_REQUEST);
-		add_event(lc, LC_EV_PENALTY, r);
-		set_last_error(lc, "token request", r);
-		return;
+		/* fall through */
 	case REPLY_CAPTCHA:
 	case REPLY_LOCKED:
-		set_hold(lc, LC_HOLD_LOCKED_OUT, now + lc->p.lockout, LC_SEND_REQUEST);
-		add_event(lc, LC_EV_LOCKED_OUT, r);
-		set_last_error(lc, "token request", r);
-		return;
 	case REPLY_RATE_LIMITED:
-		set_hold(lc, LC_HOLD_RATE_LIMITED,
-			 r->retry_after > now ? r->retry_after : now + lc->p.lockout, LC_SEND_REQUEST);
-		add_event(lc, LC_EV_RATE_LIMITED, r);
+		impose_wait(lc, r, now, LC_SEND_REQUEST);
 		set_last_error(lc, "token request", r);
 		return;
 	case REPLY_REFUSED:
@@ -537,20 +553,10 @@ static void on_renewal_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 		lc->fallback_pending = true;
 		return;
 	case REPLY_PENALTY:
-		set_hold(lc, LC_HOLD_PENALTY, now + r->p_time, LC_SEND_RENEWAL);
-		add_event(lc, LC_EV_PENALTY, r);
-		set_last_error(lc, "renewal", r);
-		return;
 	case REPLY_CAPTCHA:
 	case REPLY_LOCKED:
-		set_hold(lc, LC_HOLD_LOCKED_OUT, now + lc->p.lockout, LC_SEND_RENEWAL);
-		add_event(lc, LC_EV_LOCKED_OUT, r);
-		set_last_error(lc, "renewal", r);
-		return;
 	case REPLY_RATE_LIMITED:
-		set_hold(lc, LC_HOLD_RATE_LIMITED,
-			 r->retry_after > now ? r->retry_after : now + lc->p.lockout, LC_SEND_RENEWAL);
-		add_event(lc, LC_EV_RATE_LIMITED, r);
+		impose_wait(lc, r, now, LC_SEND_RENEWAL);
 		set_last_error(lc, "renewal", r);
 		return;
 	case REPLY_TRANSIENT:

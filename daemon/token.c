@@ -52,8 +52,8 @@ token_clear(struct token *t)
 }
 
 /* strdup that maps NULL to NULL; *ok turns false when memory runs out. */
-static char *
-token_strdup(const char *s, bool *ok)
+char *
+secret_strdup(const char *s, bool *ok)
 {
 	char *d;
 
@@ -72,9 +72,9 @@ token_copy(struct token *dst, const struct token *src)
 	struct token t = *src;
 	bool ok = true;
 
-	t.access_token = token_strdup(src->access_token, &ok);
-	t.md_access_token = token_strdup(src->md_access_token, &ok);
-	t.name = token_strdup(src->name, &ok);
+	t.access_token = secret_strdup(src->access_token, &ok);
+	t.md_access_token = secret_strdup(src->md_access_token, &ok);
+	t.name = secret_strdup(src->name, &ok);
 	if (!ok) {
 		token_clear(&t);
 		return -ENOMEM;
@@ -91,9 +91,9 @@ token_inherit(struct token *renewed, const struct token *old)
 	bool ok = true;
 
 	if (renewed->md_access_token == NULL)
-		md = token_strdup(old->md_access_token, &ok);
+		md = secret_strdup(old->md_access_token, &ok);
 	if (renewed->name == NULL)
-		name = token_strdup(old->name, &ok);
+		name = secret_strdup(old->name, &ok);
 	if (!ok) {
 		secret_free(md);
 		secret_free(name);

@@ -26,6 +26,9 @@ int token_copy(struct token *dst, const struct token *src);
 /* Fill fields absent from a renewal reply (md token, user id, name) from old. -ENOMEM on failure. */
 int token_inherit(struct token *renewed, const struct token *old);
 
+/* Copy an optional string (NULL stays NULL); *ok turns false when memory runs out. */
+char *secret_strdup(const char *s, bool *ok);
+
 /* Free a string that may hold a secret: wipe it first. */
 void secret_free(char *s);
 

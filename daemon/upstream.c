@@ -123,20 +123,6 @@ upstream_join_url(const char *base, const char *path)
 	return url;
 }
 
-/* strdup for config fields: NULL stays NULL, *ok turns false on ENOMEM. */
-static char *
-upstream_dup(const char *s, bool *ok)
-{
-	char *d;
-
-	if (s == NULL)
-		return NULL;
-	d = strdup(s);
-	if (d == NULL)
-		*ok = false;
-	return d;
-}
-
 /* Copy what the requests need from cfg; -EINVAL when something required is missing. */
 static int
 upstream_conf_new(const struct config *cfg, struct upstream_conf **out)
@@ -156,13 +142,13 @@ upstream_conf_new(const struct config *cfg, struct upstream_conf **out)
 	c->url_renew = upstream_join_url(cfg->base_url, UPSTREAM_PATH_RENEW);
 	if (c->url_request == NULL || c->url_renew == NULL)
 		ok = false;
-	c->name = upstream_dup(cfg->name, &ok);
-	c->app_id = upstream_dup(cfg->app_id, &ok);
-	c->app_version = upstream_dup(cfg->app_version, &ok);
-	c->device_id = upstream_dup(cfg->device_id, &ok);
-	c->ca_file = upstream_dup(cfg->ca_file, &ok);
-	c->password = upstream_dup(cfg->password, &ok);
-	c->secret = upstream_dup(cfg->secret, &ok);
+	c->name = secret_strdup(cfg->name, &ok);
+	c->app_id = secret_strdup(cfg->app_id, &ok);
+	c->app_version = secret_strdup(cfg->app_version, &ok);
+	c->device_id = secret_strdup(cfg->device_id, &ok);
+	c->ca_file = secret_strdup(cfg->ca_file, &ok);
+	c->password = secret_strdup(cfg->password, &ok);
+	c->secret = secret_strdup(cfg->secret, &ok);
 	if (!ok) {
 		upstream_conf_free(c);
 		return -ENOMEM;
