@@ -280,14 +280,14 @@ static enum lc_state plan_renewal(struct lifecycle *lc, usec_t now, usec_t *time
 	if (t >= exp) {
 		/* No renewal can go out before expiry: the fallback request will, at expiry. */
 		*timer = exp;
-		lc->retry_at = retrying || limited ? exp : 0;
+		lc->retry_at = exp;
 		lc->next_renewal = 0;
 		return limited ? LC_RATE_LIMITED : retrying ? LC_BACKOFF : LC_VALID;
 	}
 	if (t > now) {
 		*timer = t;
 		lc->next_renewal = t;
-		lc->retry_at = retrying || limited ? t : 0;
+		lc->retry_at = t;
 		return limited ? LC_RATE_LIMITED : retrying ? LC_BACKOFF : LC_VALID;
 	}
 	window_add(&lc->renewals, now);

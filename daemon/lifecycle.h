@@ -130,7 +130,7 @@ struct lifecycle {
 	struct lc_window renewals;      /* every renewal sent */
 	struct lc_window failed;        /* failed token requests */
 
-	usec_t retry_at;                /* next attempt other than a routine renewal, 0: none */
+	usec_t retry_at;                /* when the next upstream attempt is scheduled, 0: none */
 	usec_t next_renewal;            /* when the held token will be renewed, 0: none */
 
 	/* GetStatus counters, since start. */
