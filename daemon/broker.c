@@ -195,6 +195,29 @@ static void broker_timer_cb(evutil_socket_t fd, short what, void *arg)
 	broker_apply(b);
 }
 
+/* Whether s contains the secret needle (a NULL or empty needle never matches). */
+static bool contains_secret(const char *s, const char *needle)
+{
+	return needle && *needle && strstr(s, needle) != NULL;
+}
+
+/*
+ * The error text may quote the server; should it ever echo the password, the
+ * API secret or the token, none of it may reach a log or a status reply.
+ */
+static void broker_scrub_error(struct broker *b, struct reply *r)
+{
+	if (contains_secret(r->error, b->cfg->password) || contains_secret(r->error, b->cfg->secret) ||
+	    contains_secret(r->error, b->lc.token.access_token) ||
+	    contains_secret(r->error, b->lc.token.md_access_token) ||
+	    contains_secret(r->error, r->token.access_token) ||
+	    contains_secret(r->error, r->p_ticket)) {
+		explicit_bzero(r->error, sizeof(r->error));
+		snprintf(r->error, sizeof(r->error), "%s (the server's error text was withheld: it quoted a secret)",
+			 reply_outcome_to_string(r->outcome));
+	}
+}
+
 /* A request finished. */
 static void broker_upstream_done(struct reply *r, void *arg)
 {
@@ -205,7 +228,9 @@ static void broker_upstream_done(struct reply *r, void *arg)
 		log_warnx("slow upstream: the %s took %llu ms (Tradovate's limit is %s)",
 			  renewal ? "renewal" : "token request",
 			  (unsigned long long)(r->duration / USEC_PER_MSEC), renewal ? "1 s" : "2 s");
+	broker_scrub_error(b, r);
 	lc_reply(&b->lc, r, time_now());
+	reply_clear(r);          /* what the lifecycle did not take over: wiped */
 	broker_apply(b);
 }
 
@@ -317,9 +342,24 @@ void broker_free(struct broker *b)
 	free(b);
 }
 
+/*
+ * Between a token's expiry and the timer firing, state and status would
+ * still say valid: catch up at once when a client looks.
+ */
+static void broker_catch_up(struct broker *b)
+{
+	usec_t now = time_now();
+
+	if (b->lc.token.access_token && now >= b->lc.token.expiration) {
+		lc_tick(&b->lc, now);
+		broker_apply(b);
+	}
+}
+
 /* The token valid now, checked against the clock at every call. */
 const struct token *broker_token(struct broker *b)
 {
+	broker_catch_up(b);
 	return lc_current(&b->lc, time_now());
 }
 
@@ -331,7 +371,8 @@ enum lc_report broker_report_rejected(struct broker *b, int64_t generation)
 	return rep;
 }
 
-const struct lifecycle *broker_lifecycle(const struct broker *b)
+const struct lifecycle *broker_lifecycle(struct broker *b)
 {
+	broker_catch_up(b);
 	return &b->lc;
 }

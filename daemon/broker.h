@@ -42,8 +42,8 @@ const struct token *broker_token(struct broker *b);
 /* ReportRejected from a client. */
 enum lc_report broker_report_rejected(struct broker *b, int64_t generation);
 
-/* Read-only view for GetStatus and NoToken replies. */
-const struct lifecycle *broker_lifecycle(const struct broker *b);
+/* Read-only view for GetStatus and NoToken replies (an expired token is dropped first). */
+const struct lifecycle *broker_lifecycle(struct broker *b);
 
 /* "valid: expires 14:30:00Z, renewal at 14:15:00Z" — never a token. */
 void broker_status_text(const struct broker *b, char *buf, size_t len);

@@ -211,6 +211,8 @@ static void install_token(struct lifecycle *lc, struct token *t, usec_t now)
 	token_clear(&lc->token);
 	lc->token = *t;
 	memset(t, 0, sizeof(*t));
+	/* Published times are whole seconds: never serve past the second we publish. */
+	lc->token.expiration -= lc->token.expiration % USEC_PER_SEC;
 	lc->token.generation = ++lc->generation;
 	lc->renew_at = renewal_time(lc, lc->token.expiration, now);
 	lc->token_changed = true;
@@ -273,7 +275,9 @@ static enum lc_state plan_renewal(struct lifecycle *lc, usec_t now, usec_t *time
 	} else {
 		t = lc->renew_at;
 	}
-	if (t <= now && window_full(&lc->renewals, lc->p.max_renewals, now)) {
+	/* A full ceiling moves the attempt to when the window frees (and says so). */
+	if (window_full(&lc->renewals, lc->p.max_renewals, now) &&
+	    window_frees_at(&lc->renewals, now) > t) {
 		t = window_frees_at(&lc->renewals, now);
 		limited = true;
 	}
@@ -305,7 +309,7 @@ static enum lc_state plan_request(struct lifecycle *lc, usec_t now, usec_t *time
 	usec_t t = lc->request_retry_at ? lc->request_retry_at : now;
 	bool limited = false;
 
-	if (t <= now && window_full(&lc->failed, lc->p.max_failed, now)) {
+	if (window_full(&lc->failed, lc->p.max_failed, now) && window_frees_at(&lc->failed, now) > t) {
 		t = window_frees_at(&lc->failed, now);
 		limited = true;
 	}
@@ -426,6 +430,7 @@ int lc_restore(struct lifecycle *lc, const struct token *t, usec_t now)
 		return r;
 	token_clear(&lc->token);
 	lc->token = copy;
+	lc->token.expiration -= lc->token.expiration % USEC_PER_SEC;
 	lc->token.generation = lc->generation;
 	/* Inside the renewal window: renew at once. */
 	lc->renew_at = t->expiration > lc->p.renew_before ? t->expiration - lc->p.renew_before : now;
@@ -462,7 +467,7 @@ static void impose_wait(struct lifecycle *lc, const struct reply *r, usec_t now,
 		break;
 	case REPLY_RATE_LIMITED:
 		set_hold(lc, LC_HOLD_RATE_LIMITED,
-			 r->retry_after > now ? r->retry_after : now + lc->p.lockout, resend);
+			 r->retry_after >= now ? r->retry_after : now + lc->p.lockout, resend);
 		add_event(lc, LC_EV_RATE_LIMITED, r);
 		break;
 	default:
@@ -607,6 +612,9 @@ static enum lc_report report_decide(struct lifecycle *lc, int64_t generation, us
 	if (!lc_current(lc, now))
 		return LC_REPORT_NO_TOKEN;
 	if ((uint64_t)generation < lc->generation)
+		return LC_REPORT_CURRENT;
+	/* Locked out, rate limited by Tradovate, credentials rejected: no renewal will come. */
+	if (lc_gives_up(lc))
 		return LC_REPORT_CURRENT;
 	/* A renewal of this token is under way or being retried: its outcome is the answer. */
 	if (lc->inflight == LC_SEND_RENEWAL || lc->renew_retry_at ||

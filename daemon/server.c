@@ -1257,14 +1257,19 @@ server_token_new(struct server *s)
 	}
 }
 
-/* The token was dropped: streams and reports waiting for a renewal end with NoToken. */
+/* The token was dropped: streams end with NoToken. */
 void
 server_token_lost(struct server *s)
 {
 	struct server_client *c, *next;
 
+	/*
+	 * A report keeps waiting: the broker is already asking for the
+	 * replacement, which server_token_new hands it (server_gave_up ends
+	 * it if the broker stops trying).
+	 */
 	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
-		if (c->hold != SERVER_HOLD_STREAM && c->hold != SERVER_HOLD_REPORT)
+		if (c->hold != SERVER_HOLD_STREAM)
 			continue;
 		server_client_no_token(c);
 		server_client_release(c);

@@ -450,12 +450,13 @@ static void test_failed_request_ceiling_waits_for_the_window(void **state)
 	lc_start(&f->lc, f->now);
 	first = f->now;
 	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			advance_to_timer(f);
 		assert_int_equal(f->lc.send, LC_SEND_REQUEST);
 		answer(f, REPLY_TRANSIENT, 0);
 		assert_true(has_event(&f->lc, LC_EV_REQUEST_FAILED));
-		advance_to_timer(f);
 	}
-	/* Four failed requests: the fifth waits until the first leaves the hour. */
+	/* Four failed requests: at once rate_limited, the fifth waits until the first leaves the hour. */
 	assert_int_equal(f->lc.send, LC_SEND_NONE);
 	assert_int_equal(f->lc.state, LC_RATE_LIMITED);
 	assert_false(lc_gives_up(&f->lc));          /* a local ceiling does not end waits */
@@ -573,13 +574,13 @@ static void test_renewal_ceiling_full_waits_as_rate_limited(void **state)
 	lc_free(&f->lc);
 	lc_init(&f->lc, &p, fake_random, &f->rng);
 	acquire(f);
-	advance_to_timer(f);
 	for (i = 0; i < 2; i++) {
+		advance_to_timer(f);
 		assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
 		answer(f, REPLY_TRANSIENT, 0);
-		advance_to_timer(f);
 	}
 	assert_int_equal(f->lc.state, LC_RATE_LIMITED);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 0);
 	assert_non_null(lc_current(&f->lc, f->now));
 	/* The window frees after the token's expiry: the fallback comes first. */
 	assert_true(f->lc.timer_at == f->lc.token.expiration);
@@ -673,6 +674,46 @@ static void test_clock_step_forward_is_handled_by_a_tick(void **state)
 	f->now += 2 * HOUR;
 	lc_tick(&f->lc, f->now);
 	assert_true(has_event(&f->lc, LC_EV_EXPIRED));
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+}
+
+static void test_expiration_is_truncated_to_the_published_second(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r;
+
+	lc_start(&f->lc, f->now);
+	r = mk_reply(f, REPLY_SUCCESS, 90 * MIN);
+	r.token.expiration += 999 * USEC_PER_MSEC;    /* "...:30.999Z" */
+	lc_reply(&f->lc, &r, f->now);
+	reply_clear(&r);
+	assert_true(f->lc.token.expiration % SEC == 0);
+	assert_null(lc_current(&f->lc, f->now + 90 * MIN));
+}
+
+static void test_report_rejected_during_a_lockout_answers_current_at_once(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	answer(f, REPLY_LOCKED, 0);
+	assert_true(lc_gives_up(&f->lc));
+	/* The renewal will not come for an hour: the same report now gets the current token. */
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_CURRENT);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+}
+
+static void test_retry_after_zero_retries_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct reply r;
+
+	lc_start(&f->lc, f->now);
+	r = mk_reply(f, REPLY_RATE_LIMITED, 0);
+	r.retry_after = f->now;
+	lc_reply(&f->lc, &r, f->now);
+	reply_clear(&r);
 	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
 }
 
@@ -874,6 +915,9 @@ int main(void)
 		T(test_reload_keeps_the_token_and_tradovates_holds),
 		T(test_token_expired_on_arrival_is_a_failure),
 		T(test_clock_step_forward_is_handled_by_a_tick),
+		T(test_expiration_is_truncated_to_the_published_second),
+		T(test_report_rejected_during_a_lockout_answers_current_at_once),
+		T(test_retry_after_zero_retries_at_once),
 		T(test_a_week_of_random_failures_keeps_every_invariant),
 #undef T
 	};
