@@ -256,6 +256,32 @@ config_error(struct config_loader *l, const char *file, unsigned line, const cha
 	l->errs->msg[l->errs->n++] = msg;
 }
 
+/* Record a warning ("FILE: Key: why"): worth saying, not worth refusing the config. */
+static void __attribute__((format(printf, 3, 4)))
+config_warning(struct config_loader *l, const char *key, const char *fmt, ...)
+{
+	char buf[CONFIG_ERROR_LEN];
+	size_t n;
+	va_list ap;
+	char *msg;
+
+	if (l->errs == NULL || l->errs->n_warnings >= CONFIG_MAX_WARNINGS)
+		return;
+	n = config_filled(snprintf(buf, sizeof(buf), "%s: %.64s: ", l->c.path, key), sizeof(buf));
+	va_start(ap, fmt);
+	vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
+	va_end(ap);
+	for (char *p = buf; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+	msg = strdup(buf);
+	if (msg == NULL) {
+		l->oom = -ENOMEM;
+		return;
+	}
+	l->errs->warning[l->errs->n_warnings++] = msg;
+}
+
 /* Quote at most CONFIG_ECHO_MAX bytes of a value for an error message. */
 static const char *config_echo(const char *v, char buf[static CONFIG_ECHO_MAX + 4])
 {
@@ -1144,7 +1170,7 @@ static int config_secret_path(struct config_loader *l, int key, const char *cred
 	return 0;
 }
 
-/* Read a secret file: at most 4 KiB, private unless systemd manages it, one line end stripped. */
+/* Read a secret file: at most 4 KiB, one line end stripped; a warning when others may read it. */
 static int config_read_secret(struct config_loader *l, int key, const char *path, char **out)
 {
 	const char *kname = config_keys[key].name;
@@ -1168,11 +1194,13 @@ static int config_read_secret(struct config_loader *l, int key, const char *path
 		config_error(l, l->c.path, 0, kname, "%s is not a regular file", path);
 		goto out;
 	}
-	if ((st.st_mode & 077) != 0 && !config_in_credentials(path)) {
-		config_error(l, l->c.path, 0, kname,
-		    "%s can be read or written by group or others; run chmod 600 %s", path, path);
-		goto out;
-	}
+	/*
+	 * OpenBSD refuses such files; the contract does not, so a warning
+	 * (at every start and reload) has to do.
+	 */
+	if ((st.st_mode & 077) != 0 && !config_in_credentials(path))
+		config_warning(l, kname, "%s can be read or written by group or others; run chmod 600 %s",
+		    path, path);
 	while (len < sizeof(buf)) {
 		r = read(fd, buf + len, sizeof(buf) - len);
 		if (r < 0 && errno == EINTR)
@@ -1405,6 +1433,8 @@ void config_errors_free(struct config_errors *errs)
 		return;
 	for (size_t i = 0; i < errs->n && i < CONFIG_MAX_ERRORS; i++)
 		free(errs->msg[i]);
+	for (size_t i = 0; i < errs->n_warnings && i < CONFIG_MAX_WARNINGS; i++)
+		free(errs->warning[i]);
 	*errs = (struct config_errors){ 0 };
 }
 

@@ -56,9 +56,13 @@ struct config {
 	char *secret;
 };
 
+#define CONFIG_MAX_WARNINGS 8
+
 struct config_errors {
 	size_t n;
 	char *msg[CONFIG_MAX_ERRORS];   /* "FILE:LINE: Key: why" or "FILE: Key: why" */
+	size_t n_warnings;              /* problems that do not stop the load (a secret file others can read) */
+	char *warning[CONFIG_MAX_WARNINGS];
 };
 
 /*

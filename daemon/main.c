@@ -85,6 +85,12 @@ static int load_config(const char *path, struct config **out, bool all_errors, b
 		free(cfg);
 		return r;
 	}
+	for (size_t i = 0; i < errs.n_warnings; i++) {
+		if (to_log)
+			log_warnx("%s", errs.warning[i]);
+		else
+			fprintf(stderr, "tvtokend: warning: %s\n", errs.warning[i]);
+	}
 	config_errors_free(&errs);
 	*out = cfg;
 	return 0;

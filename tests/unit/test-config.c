@@ -1485,26 +1485,35 @@ static void unreadable_secret_file_is_an_error(void **state)
 	}
 }
 
-static void group_readable_secret_is_refused_with_a_chmod_hint(void **state)
+static void group_readable_secret_loads_with_a_chmod_warning(void **state)
 {
 	struct t *t = *state;
+	char want[1024];
 	int r;
 
 	assert_int_equal(chmod(t->password, 0640), 0);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: PasswordFile: %s can be read or written by group or others; "
-	    "run chmod 600 %s", t->conf, t->password, t->password);
+	assert_int_equal(r, 0);
+	assert_int_equal(t->e.n, 0);
+	assert_int_equal(t->e.n_warnings, 1);
+	snprintf(want, sizeof(want), "%s: PasswordFile: %s can be read or written by group or others; "
+		 "run chmod 600 %s", t->conf, t->password, t->password);
+	assert_string_equal(t->e.warning[0], want);
 }
 
-static void secret_writable_by_others_is_refused(void **state)
+static void secret_writable_by_others_loads_with_a_chmod_warning(void **state)
 {
 	struct t *t = *state;
+	char want[1024];
 	int r;
 
 	assert_int_equal(chmod(t->secret, 0602), 0);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: SecretFile: %s can be read or written by group or others; "
-	    "run chmod 600 %s", t->conf, t->secret, t->secret);
+	assert_int_equal(r, 0);
+	assert_int_equal(t->e.n_warnings, 1);
+	snprintf(want, sizeof(want), "%s: SecretFile: %s can be read or written by group or others; "
+		 "run chmod 600 %s", t->conf, t->secret, t->secret);
+	assert_string_equal(t->e.warning[0], want);
 }
 
 static void secret_of_4096_bytes_is_accepted(void **state)
@@ -1604,7 +1613,7 @@ static void credentials_may_be_group_readable(void **state)
 	assert_string_equal(t->c.password, "cred-pw");
 }
 
-static void only_files_directly_in_the_credentials_directory_skip_the_mode_check(void **state)
+static void only_files_directly_in_the_credentials_directory_skip_the_mode_warning(void **state)
 {
 	struct t *t = *state;
 	const char *dir = make_credentials(t, 0400);
@@ -1620,8 +1629,9 @@ static void only_files_directly_in_the_credentials_directory_skip_the_mode_check
 	    "PasswordFile=%s\n", file) > 0);
 	r = load_raw(t, text);
 	free(text);
-	assert_only_error(t, r, "%s: PasswordFile: %s can be read or written by group or others; "
-	    "run chmod 600 %s", t->conf, file, file);
+	assert_int_equal(r, 0);
+	assert_int_equal(t->e.n_warnings, 1);
+	assert_non_null(strstr(t->e.warning[0], "can be read or written by group or others"));
 }
 
 static void secrets_without_a_file_or_credentials_are_errors(void **state)
@@ -1653,17 +1663,22 @@ static void secret_contents_never_appear_in_errors(void **state)
 	write_bytes(t->secret, big, sizeof(big), 0600);
 	r = load(t, "");
 	assert_int_equal(r, -EINVAL);
-	assert_int_equal(t->e.n, 2);
+	assert_int_equal(t->e.n, 1);
+	assert_int_equal(t->e.n_warnings, 1);
 	for (size_t i = 0; i < t->e.n; i++)
 		assert_null(strstr(t->e.msg[i], "MARKER"));
+	for (size_t i = 0; i < t->e.n_warnings; i++)
+		assert_null(strstr(t->e.warning[i], "MARKER"));
 
 	write_bytes(t->password, "MARKER-four", 11, 0604);
 	write_bytes(t->secret, "MARKER-three\0\n", 14, 0600);
 	r = load(t, "");
 	assert_int_equal(r, -EINVAL);
-	assert_int_equal(t->e.n, 2);
+	assert_int_equal(t->e.n, 1);
 	for (size_t i = 0; i < t->e.n; i++)
 		assert_null(strstr(t->e.msg[i], "MARKER"));
+	for (size_t i = 0; i < t->e.n_warnings; i++)
+		assert_null(strstr(t->e.warning[i], "MARKER"));
 }
 
 /* ---- load, free, compare ---- */
@@ -1975,8 +1990,8 @@ int main(void)
 		T(empty_secret_is_an_error),
 		T(missing_secret_file_is_an_error),
 		T(unreadable_secret_file_is_an_error),
-		T(group_readable_secret_is_refused_with_a_chmod_hint),
-		T(secret_writable_by_others_is_refused),
+		T(group_readable_secret_loads_with_a_chmod_warning),
+		T(secret_writable_by_others_loads_with_a_chmod_warning),
 		T(secret_of_4096_bytes_is_accepted),
 		T(secret_larger_than_4096_bytes_is_refused),
 		T(secret_with_a_nul_byte_is_refused),
@@ -1984,7 +1999,7 @@ int main(void)
 		T(secrets_default_to_the_systemd_credentials),
 		T(empty_secret_file_key_means_the_credential),
 		T(credentials_may_be_group_readable),
-		T(only_files_directly_in_the_credentials_directory_skip_the_mode_check),
+		T(only_files_directly_in_the_credentials_directory_skip_the_mode_warning),
 		T(secrets_without_a_file_or_credentials_are_errors),
 		T(secret_contents_never_appear_in_errors),
 
