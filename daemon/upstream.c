@@ -530,6 +530,13 @@ upstream_setup(struct upstream *u, struct upstream_xfer *x, const char *url)
 	UPSTREAM_SETOPT(CURLOPT_PROTOCOLS_STR, "https,http");
 	UPSTREAM_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
 	UPSTREAM_SETOPT(CURLOPT_NOSIGNAL, 1L);
+	/*
+	 * A fresh connection each time: on a reused connection that drops
+	 * without a reply, libcurl silently sends the request again, which
+	 * Tradovate counts (renewals) or takes as a new session (token
+	 * requests) while the broker's own count and ceilings never see it.
+	 */
+	UPSTREAM_SETOPT(CURLOPT_FORBID_REUSE, 1L);
 	UPSTREAM_SETOPT(CURLOPT_TIMEOUT_MS, c->timeout_ms);
 	UPSTREAM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
 	UPSTREAM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
