@@ -62,9 +62,13 @@ peer_add_socket_groups(int fd, struct peer *p)
 		free(g);
 }
 
-/* Add the groups the user database lists for the peer's uid (best effort). */
-static void
-peer_add_user_groups(struct peer *p)
+/*
+ * Add the groups the user database lists for the peer's uid (best effort).
+ * This may ask NSS (LDAP, sssd), so it runs only when an AllowGroups= list
+ * needs it, once per peer.
+ */
+void
+peer_lookup_user_groups(struct peer *p)
 {
 	struct passwd pw, *res = NULL;
 	gid_t list[PEER_GROUPS_MAX];
@@ -82,6 +86,7 @@ peer_add_user_groups(struct peer *p)
 			break;
 		size *= 2;
 	}
+	p->user_groups = true;
 	if (r != 0 || res == NULL)
 		goto out;
 
@@ -138,7 +143,6 @@ peer_from_fd(int fd, struct peer *p)
 	tmp.gid = cred.gid;
 	peer_add_group(&tmp, cred.gid);
 	peer_add_socket_groups(fd, &tmp);
-	peer_add_user_groups(&tmp);
 	peer_read_comm(cred.pid, tmp.comm, sizeof(tmp.comm));
 
 	*p = tmp;

@@ -13,10 +13,14 @@ struct peer {
 	gid_t groups[64];        /* supplementary groups of uid, including gid */
 	size_t n_groups;
 	char comm[32];           /* /proc/PID/comm, "" when unknown */
+	bool user_groups;        /* the user database's groups were looked up */
 };
 
-/* Fill from SO_PEERCRED, the user's group list and /proc. 0 or -errno. */
+/* Fill from SO_PEERCRED, SO_PEERGROUPS and /proc (no user database lookups). 0 or -errno. */
 int peer_from_fd(int fd, struct peer *p);
+
+/* Add the groups the user database lists for p->uid (getgrouplist); may block on NSS. */
+void peer_lookup_user_groups(struct peer *p);
 
 /*
  * The decision: root and self_uid always; with both lists empty anyone;

@@ -851,10 +851,16 @@ server_reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
-/* Whether a peer passes the current Allow* lists. */
+/* Whether a peer passes the current Allow* lists (group lookups only when a group list asks). */
 static bool
-server_peer_allowed(const struct server *s, const struct peer *p)
+server_peer_allowed(const struct server *s, struct peer *p)
 {
+	if (peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
+			 s->allow_groups, s->n_allow_groups))
+		return true;
+	if (s->n_allow_groups == 0 || p->user_groups)
+		return false;
+	peer_lookup_user_groups(p);
 	return peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
 			    s->allow_groups, s->n_allow_groups);
 }

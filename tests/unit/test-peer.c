@@ -116,6 +116,22 @@ test_a_group_list_alone_refuses_non_members(void **state)
 }
 
 static void
+test_user_groups_are_looked_up_only_on_request(void **state)
+{
+	struct peer p;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(peer_from_fd(sv[0], &p), 0);
+	assert_false(p.user_groups);
+	peer_lookup_user_groups(&p);
+	assert_true(p.user_groups);
+	assert_true(p.n_groups >= 1 && p.n_groups <= 64);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
 test_peer_from_fd_on_a_socketpair_is_ourselves(void **state)
 {
 	struct peer p;
@@ -176,6 +192,7 @@ main(void)
 		cmocka_unit_test(test_a_peer_in_neither_list_is_refused),
 		cmocka_unit_test(test_a_group_list_alone_refuses_non_members),
 		cmocka_unit_test(test_peer_from_fd_on_a_socketpair_is_ourselves),
+		cmocka_unit_test(test_user_groups_are_looked_up_only_on_request),
 		cmocka_unit_test(test_peer_from_fd_fails_on_a_non_socket_and_leaves_the_peer_alone),
 	};
 
