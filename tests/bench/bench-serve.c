@@ -1,0 +1,1801 @@
+/*
+ * bench-serve: how fast tvtokend serves its shared token, measured against
+ * baselines taken in the same run (tests/bench/README.md).
+ *
+ *   bench-serve [--quick] [--keep] [--threads N] [--time-limit SEC] TVTOKEND MOCK_TRADOVATE
+ *
+ * Starts mock-tradovate and a real tvtokend on a scratch directory, waits
+ * for a token, then times, each for a fixed number of calls after a warm-up:
+ *   1. org.varlink.service.GetInfo on one connection (baseline A);
+ *   2. io.tvtokend.Broker.GetToken on one connection;
+ *   3. GetToken on a new connection per call, through libtvtoken;
+ *   4. GetToken from 64 and 512 concurrent connections (threads + epoll);
+ *   5. a token request straight to the mock over HTTP, new connection each
+ *      (baseline B).
+ * It prints median and p99 latency, calls/s, the serving process's CPU time
+ * per call (from /proc/PID/task/TID/schedstat), ratios between the cases, and
+ * the daemon's VmRSS idle and with 512 connected clients. Cases 1 and 2 run
+ * in alternating blocks so that other load on the machine skews both alike.
+ *
+ * Everything is bounded: call counts, a time-out on every wait, and an
+ * overall time limit (SIGALRM). Every process started here is stopped at
+ * exit, on SIGINT/SIGTERM too, and dies with us (PR_SET_PDEATHSIG).
+ * Listens on nothing itself; the mock listens on 127.0.0.1 only.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/utsname.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <curl/curl.h>
+#include <json-c/json.h>
+
+#include "tvtoken.h"
+
+/* Largest reply the benchmark accepts; tvtokend's replies here are well under 1 KiB. */
+#define BENCH_REPLY_MAX 4096
+/* The longest any single reply may take before the run is called failed. */
+#define BENCH_IO_TIMEOUT_MS 5000
+/* The longest one measured pass may take. */
+#define BENCH_PASS_TIMEOUT_MS 120000
+/* How long the daemon and the mock get to start, and to stop. */
+#define BENCH_START_TIMEOUT_MS 10000
+#define BENCH_STOP_TIMEOUT_MS 5000
+/* The number of idle clients whose memory is measured. */
+#define BENCH_RSS_CLIENTS 512
+/* A measured reply checked fully with json-c once in this many (all get a quick check). */
+#define BENCH_FULL_CHECK_EVERY 1000
+/* The account mock-tradovate knows by default (tests/mock/README.md). */
+#define BENCH_MOCK_PASSWORD "demo-password"
+#define BENCH_MOCK_SECRET "demo-secret"
+#define BENCH_LOGIN_BODY                                                        \
+	"{\"name\":\"demo\",\"password\":\"" BENCH_MOCK_PASSWORD "\","          \
+	"\"appId\":\"tvtokend-demo\",\"appVersion\":\"1.0\",\"cid\":8,"         \
+	"\"sec\":\"" BENCH_MOCK_SECRET "\",\"deviceId\":\"tvtokend-bench\"}"
+
+static const char bench_msg_info[] =
+	"{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":{}}";
+static const char bench_msg_token[] =
+	"{\"method\":\"io.tvtokend.Broker.GetToken\",\"parameters\":{}}";
+static const char bench_msg_status[] =
+	"{\"method\":\"io.tvtokend.Broker.GetStatus\",\"parameters\":{}}";
+
+/* What a reply must hold. */
+enum bench_kind {
+	BENCH_INFO,
+	BENCH_TOKEN,
+	BENCH_STATUS,
+};
+
+/* One Varlink connection with one call in flight at most. */
+struct bench_conn {
+	int fd;
+	size_t len;                     /* bytes in buf */
+	uint64_t sent_ns;
+	unsigned done;                  /* replies received in this pass */
+	char buf[BENCH_REPLY_MAX];
+};
+
+/* One load-generator thread and its share of the connections. */
+struct bench_worker {
+	pthread_t thread;
+	struct bench_conn *conns;
+	size_t n;
+	size_t first;                   /* index of conns[0] among all connections */
+	unsigned calls;                 /* per connection in this pass */
+	uint64_t *lat;                  /* all latencies, conn-major; NULL: do not record */
+	int err;
+	char why[160];
+};
+
+/* One measured case. */
+struct bench_result {
+	const char *name;
+	size_t calls;
+	double median_us;
+	double p99_us;
+	double calls_per_s;
+	double server_cpu_us;           /* the serving process's CPU time per call; < 0: unknown */
+};
+
+/* Wall time and the serving process's CPU time over one or more measured intervals. */
+struct bench_meter {
+	pid_t server;
+	uint64_t wall_ns;               /* summed over the intervals so far */
+	uint64_t cpu_ns;
+	uint64_t wall0;                 /* start of the current interval */
+	uint64_t cpu0;
+	bool cpu_known;
+};
+
+/* One of the serial cases, on a connection of its own. */
+struct bench_serial_case {
+	const char *name;
+	const char *msg;
+	size_t size;
+	enum bench_kind kind;
+	struct bench_conn conn;
+	struct bench_meter meter;
+	uint64_t *lat;
+	unsigned calls;                 /* made so far, warm-up included */
+};
+
+/* What to run, from the command line. */
+struct bench_opts {
+	const char *tvtokend;
+	const char *mock;
+	unsigned divisor;               /* 10 with --quick */
+	unsigned threads;
+	unsigned time_limit;
+	bool keep;
+};
+
+/*
+ * The scratch directory and the processes started in it. A process-wide
+ * singleton by nature: the signal handler must find them to clean up.
+ * Paths are filled in once, before any handler is installed.
+ */
+static struct bench_env {
+	volatile pid_t mock_pid;
+	volatile pid_t daemon_pid;
+	bool keep;
+	char dir[64];
+	char run_dir[80];
+	char sock[108];
+	char conf[96];
+	char password[96];
+	char secret[96];
+	char port_file[96];
+	char mock_out[96];
+	char daemon_log[96];
+} bench_env = { .mock_pid = -1, .daemon_pid = -1 };
+
+/* Print a failure to stderr. */
+static void __attribute__((format(printf, 1, 2)))
+bench_err(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("bench-serve: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+/* The monotonic clock in nanoseconds. */
+static uint64_t
+bench_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Sleep for ms milliseconds (async-signal-safe). */
+static void
+bench_sleep_ms(unsigned ms)
+{
+	struct timespec ts = { .tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000 };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* Stop one child: SIGTERM, then SIGKILL after the stop time-out; its exit status in *status. */
+static void
+bench_stop_child(pid_t pid, int *status)
+{
+	unsigned waited = 0;
+	pid_t r;
+
+	kill(pid, SIGTERM);
+	for (;;) {
+		r = waitpid(pid, status, WNOHANG);
+		if (r == pid || (r < 0 && errno != EINTR))
+			return;
+		if (waited >= BENCH_STOP_TIMEOUT_MS)
+			break;
+		bench_sleep_ms(10);
+		waited += 10;
+	}
+	kill(pid, SIGKILL);
+	while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+		;
+	*status = -1;
+}
+
+/* Remove the scratch directory's files unless --keep (async-signal-safe). */
+static void
+bench_remove_files(void)
+{
+	if (bench_env.keep || bench_env.dir[0] == '\0')
+		return;
+	unlink(bench_env.sock);
+	rmdir(bench_env.run_dir);
+	unlink(bench_env.conf);
+	unlink(bench_env.password);
+	unlink(bench_env.secret);
+	unlink(bench_env.port_file);
+	unlink(bench_env.mock_out);
+	unlink(bench_env.daemon_log);
+	rmdir(bench_env.dir);
+}
+
+/* Stop the daemon and the mock and remove the scratch files (async-signal-safe). */
+static void
+bench_stop_all(int *daemon_status)
+{
+	int status = 0;
+	pid_t pid;
+
+	pid = bench_env.daemon_pid;
+	if (pid > 0) {
+		bench_stop_child(pid, &status);
+		bench_env.daemon_pid = -1;
+		if (daemon_status != NULL)
+			*daemon_status = status;
+	}
+	pid = bench_env.mock_pid;
+	if (pid > 0) {
+		bench_stop_child(pid, &status);
+		bench_env.mock_pid = -1;
+	}
+	bench_remove_files();
+}
+
+/* SIGINT, SIGTERM, or the time limit: clean up and leave at once. */
+static void
+bench_on_signal(int sig)
+{
+	static const char msg_int[] = "bench-serve: interrupted; stopping\n";
+	static const char msg_alarm[] = "bench-serve: over the time limit; stopping\n";
+
+	if (sig == SIGALRM) {
+		if (write(STDERR_FILENO, msg_alarm, sizeof(msg_alarm) - 1) < 0)
+			_exit(1);
+	} else if (write(STDERR_FILENO, msg_int, sizeof(msg_int) - 1) < 0) {
+		_exit(1);
+	}
+	bench_stop_all(NULL);
+	_exit(sig == SIGALRM ? 124 : 128 + sig);
+}
+
+/* Catch SIGINT, SIGTERM and SIGALRM with bench_on_signal. */
+static int
+bench_signals_catch(void)
+{
+	struct sigaction sa = { .sa_handler = bench_on_signal };
+	static const int sigs[] = { SIGINT, SIGTERM, SIGALRM };
+	size_t i;
+
+	sigfillset(&sa.sa_mask);
+	for (i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		if (sigaction(sigs[i], &sa, NULL) < 0)
+			return -errno;
+	return 0;
+}
+
+/* Block SIGINT, SIGTERM and SIGALRM so that the normal clean-up is not interrupted by the handler's. */
+static void
+bench_signals_block(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGALRM);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+}
+
+/* Start argv[0] with stdout and stderr to out_path; it dies with us. */
+static int
+bench_spawn(char *const argv[], const char *out_path, volatile pid_t *out)
+{
+	pid_t parent = getpid(), pid;
+	int fd, nul;
+
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		signal(SIGINT, SIG_DFL);
+		signal(SIGTERM, SIG_DFL);
+		signal(SIGALRM, SIG_DFL);
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent)
+			_exit(127);
+		fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		nul = open("/dev/null", O_RDONLY | O_CLOEXEC);
+		if (fd < 0 || nul < 0 || dup2(nul, STDIN_FILENO) < 0 ||
+		    dup2(fd, STDOUT_FILENO) < 0 || dup2(fd, STDERR_FILENO) < 0)
+			_exit(127);
+		execv(argv[0], argv);
+		_exit(127);
+	}
+	*out = pid;
+	return 0;
+}
+
+/* Whether a started child has exited already (it is then reaped and forgotten). */
+static bool
+bench_child_gone(volatile pid_t *pid)
+{
+	int status;
+
+	if (*pid <= 0)
+		return true;
+	if (waitpid(*pid, &status, WNOHANG) == *pid) {
+		*pid = -1;
+		return true;
+	}
+	return false;
+}
+
+/* Print the end of a log file to stderr, to show why a child failed. */
+static void
+bench_show_tail(const char *what, const char *path)
+{
+	char buf[2048];
+	ssize_t n;
+	off_t size;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	size = lseek(fd, 0, SEEK_END);
+	if (size > (off_t)sizeof(buf))
+		lseek(fd, size - (off_t)sizeof(buf), SEEK_SET);
+	else
+		lseek(fd, 0, SEEK_SET);
+	n = read(fd, buf, sizeof(buf));
+	close(fd);
+	if (n <= 0)
+		return;
+	fprintf(stderr, "--- %s (end)\n%.*s\n---\n", what, (int)n, buf);
+}
+
+/* Write text to a new file of the given mode. */
+static int
+bench_write_file(const char *path, mode_t mode, const char *text)
+{
+	size_t len = strlen(text), off = 0;
+	ssize_t n;
+	int fd, e;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+	if (fd < 0)
+		return -errno;
+	while (off < len) {
+		n = write(fd, text + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			e = errno;
+			close(fd);
+			return -e;
+		}
+		off += (size_t)n;
+	}
+	if (close(fd) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Make the scratch directory and fill in every path of bench_env. */
+static int
+bench_env_setup(bool keep)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (tmp == NULL || tmp[0] == '\0')
+		tmp = "/tmp";
+	n = snprintf(bench_env.dir, sizeof(bench_env.dir), "%s/tvtokend-bench.XXXXXX", tmp);
+	if (n < 0 || (size_t)n >= sizeof(bench_env.dir)) {
+		bench_env.dir[0] = '\0';
+		return -ENAMETOOLONG;
+	}
+	if (mkdtemp(bench_env.dir) == NULL) {
+		n = -errno;
+		bench_env.dir[0] = '\0';
+		return n;
+	}
+	bench_env.keep = keep;
+	if (chmod(bench_env.dir, 0755) < 0)
+		return -errno;
+#define BENCH_PATH(field, name)                                                         \
+	do {                                                                            \
+		n = snprintf(bench_env.field, sizeof(bench_env.field), "%s/%s",         \
+			     bench_env.dir, name);                                      \
+		if (n < 0 || (size_t)n >= sizeof(bench_env.field))                      \
+			return -ENAMETOOLONG;                                           \
+	} while (0)
+	BENCH_PATH(run_dir, "run");
+	BENCH_PATH(sock, "run/io.tvtokend.Broker");
+	BENCH_PATH(conf, "tvtokend.conf");
+	BENCH_PATH(password, "password");
+	BENCH_PATH(secret, "secret");
+	BENCH_PATH(port_file, "mock.port");
+	BENCH_PATH(mock_out, "mock.out");
+	BENCH_PATH(daemon_log, "daemon.log");
+#undef BENCH_PATH
+	return 0;
+}
+
+/* Start the mock on an ephemeral port of 127.0.0.1 and read that port. */
+static int
+bench_mock_start(const char *mock, unsigned *port)
+{
+	char *argv[] = { (char *)mock, "--listen", "127.0.0.1", "--port-file",
+			 bench_env.port_file, NULL };
+	char buf[16];
+	unsigned waited;
+	ssize_t n;
+	long v;
+	int fd, r;
+
+	r = bench_spawn(argv, bench_env.mock_out, &bench_env.mock_pid);
+	if (r < 0) {
+		bench_err("cannot start %s: %s", mock, strerror(-r));
+		return r;
+	}
+	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 20) {
+		fd = open(bench_env.port_file, O_RDONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			n = read(fd, buf, sizeof(buf) - 1);
+			close(fd);
+			if (n > 0) {
+				buf[n] = '\0';
+				v = strtol(buf, NULL, 10);
+				if (v <= 0 || v > 65535) {
+					bench_err("the mock wrote a bad port: %s", buf);
+					return -EPROTO;
+				}
+				*port = (unsigned)v;
+				return 0;
+			}
+		}
+		if (bench_child_gone(&bench_env.mock_pid))
+			break;
+		bench_sleep_ms(20);
+	}
+	bench_err("mock-tradovate did not start");
+	bench_show_tail("mock output", bench_env.mock_out);
+	return -ETIMEDOUT;
+}
+
+/* Write the secrets and a config like tests/integration/lib.sh's write_config, then start tvtokend. */
+static int
+bench_daemon_start(const char *tvtokend, unsigned port)
+{
+	char *argv[] = { (char *)tvtokend, "--config", bench_env.conf, "--log=stderr", NULL };
+	char conf[1024];
+	int n, r;
+
+	r = bench_write_file(bench_env.password, 0600, BENCH_MOCK_PASSWORD "\n");
+	if (r == 0)
+		r = bench_write_file(bench_env.secret, 0600, BENCH_MOCK_SECRET "\n");
+	if (r < 0) {
+		bench_err("cannot write the secret files: %s", strerror(-r));
+		return r;
+	}
+	n = snprintf(conf, sizeof(conf),
+		     "[Tradovate]\n"
+		     "BaseURL=http://127.0.0.1:%u/v1\n"
+		     "Name=demo\n"
+		     "AppId=tvtokend-demo\n"
+		     "ClientId=8\n"
+		     "PasswordFile=%s\n"
+		     "SecretFile=%s\n"
+		     "RequestTimeoutSec=2s\n"
+		     "[Token]\n"
+		     "StateFile=\n"
+		     "[Server]\n"
+		     "Socket=%s\n",
+		     port, bench_env.password, bench_env.secret, bench_env.sock);
+	if (n < 0 || (size_t)n >= sizeof(conf))
+		return -ENAMETOOLONG;
+	r = bench_write_file(bench_env.conf, 0644, conf);
+	if (r < 0) {
+		bench_err("cannot write %s: %s", bench_env.conf, strerror(-r));
+		return r;
+	}
+	r = bench_spawn(argv, bench_env.daemon_log, &bench_env.daemon_pid);
+	if (r < 0)
+		bench_err("cannot start %s: %s", tvtokend, strerror(-r));
+	return r;
+}
+
+/* Connect to the broker's socket; the connection is non-blocking afterwards. */
+static int
+bench_conn_open(const char *path, struct bench_conn *c)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = BENCH_IO_TIMEOUT_MS / 1000 };
+	int fd, e;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* connect() waits while the broker's backlog is full; this bounds it. */
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) < 0)
+		goto fail;
+	while (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		if (errno != EINTR)
+			goto fail;
+	if (fcntl(fd, F_SETFL, O_NONBLOCK) < 0)
+		goto fail;
+	c->fd = fd;
+	c->len = 0;
+	c->done = 0;
+	return 0;
+fail:
+	e = errno;
+	close(fd);
+	return -e;
+}
+
+/* Hang up, wiping what was received (it may hold a token). */
+static void
+bench_conn_close(struct bench_conn *c)
+{
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	explicit_bzero(c->buf, sizeof(c->buf));
+	c->len = 0;
+}
+
+/* Drop the first message (len bytes and its NUL) from the buffer, wiping it. */
+static void
+bench_conn_consume(struct bench_conn *c, size_t len)
+{
+	size_t used = len + 1;
+
+	memmove(c->buf, c->buf + used, c->len - used);
+	explicit_bzero(c->buf + c->len - used, used);
+	c->len -= used;
+}
+
+/* Send one whole message (with its NUL); one call in flight never fills the socket buffer. */
+static int
+bench_conn_send(struct bench_conn *c, const char *msg, size_t size)
+{
+	ssize_t n;
+
+	do
+		n = send(c->fd, msg, size, MSG_NOSIGNAL);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return -errno;
+	return (size_t)n == size ? 0 : -EAGAIN;
+}
+
+/* Read what has arrived; 0, -EAGAIN when nothing has, -ECONNRESET when the broker hung up. */
+static int
+bench_conn_recv(struct bench_conn *c)
+{
+	ssize_t n;
+
+	if (c->len >= sizeof(c->buf))
+		return -EMSGSIZE;
+	do
+		n = recv(c->fd, c->buf + c->len, sizeof(c->buf) - c->len, 0);
+	while (n < 0 && errno == EINTR);
+	if (n == 0)
+		return -ECONNRESET;
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	c->len += (size_t)n;
+	return 0;
+}
+
+/* Make one call and wait for its reply: c->buf[0 .. *len) followed by a NUL. */
+static int
+bench_conn_call(struct bench_conn *c, const char *msg, size_t size, size_t *len)
+{
+	struct pollfd p = { .fd = c->fd, .events = POLLIN };
+	char *nul;
+	int r;
+
+	r = bench_conn_send(c, msg, size);
+	if (r < 0)
+		return r;
+	for (;;) {
+		nul = memchr(c->buf, '\0', c->len);
+		if (nul != NULL) {
+			*len = (size_t)(nul - c->buf);
+			return 0;
+		}
+		r = bench_conn_recv(c);
+		if (r == -EAGAIN) {
+			r = poll(&p, 1, BENCH_IO_TIMEOUT_MS);
+			if (r == 0)
+				return -ETIMEDOUT;
+			if (r < 0 && errno != EINTR)
+				return -errno;
+			continue;
+		}
+		if (r < 0)
+			return r;
+	}
+}
+
+/* The cheap check every measured reply gets: an object, no error, a token when one is due. */
+static bool
+bench_reply_quick(const char *msg, size_t len, enum bench_kind kind)
+{
+	if (len == 0 || msg[0] != '{' || memmem(msg, len, "\"error\"", 7) != NULL)
+		return false;
+	return kind != BENCH_TOKEN || memmem(msg, len, "\"accessToken\"", 13) != NULL;
+}
+
+/* Overwrite the string member key of o, if it is one (it may be a token). */
+static void
+bench_json_wipe(struct json_object *o, const char *key)
+{
+	struct json_object *v;
+
+	if (json_object_object_get_ex(o, key, &v) && json_object_is_type(v, json_type_string))
+		explicit_bzero((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+}
+
+/* Whether o has a member key of type t (stored in *v). */
+static bool
+bench_json_member(struct json_object *o, const char *key, enum json_type t,
+		  struct json_object **v)
+{
+	return json_object_object_get_ex(o, key, v) && json_object_is_type(*v, t);
+}
+
+/*
+ * Check a reply fully: a JSON object with no "error" and a "parameters"
+ * object holding what kind promises. *params_out (BENCH_STATUS only) takes a
+ * reference to the parameters; release it with json_object_put().
+ */
+static int
+bench_reply_full(const char *msg, size_t len, enum bench_kind kind,
+		 struct json_object **params_out)
+{
+	struct json_tokener *tok;
+	struct json_object *o, *p, *t, *v;
+	int r = -EPROTO;
+
+	if (len > INT_MAX)
+		return -EMSGSIZE;
+	tok = json_tokener_new();
+	if (tok == NULL)
+		return -ENOMEM;
+	o = json_tokener_parse_ex(tok, msg, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len || !json_object_is_type(o, json_type_object) ||
+	    json_object_object_get_ex(o, "error", NULL) ||
+	    !bench_json_member(o, "parameters", json_type_object, &p))
+		goto out;
+	switch (kind) {
+	case BENCH_INFO:
+		if (bench_json_member(p, "product", json_type_string, &v) &&
+		    bench_json_member(p, "interfaces", json_type_array, &v))
+			r = 0;
+		break;
+	case BENCH_TOKEN:
+		if (!bench_json_member(p, "token", json_type_object, &t))
+			break;
+		if (bench_json_member(t, "accessToken", json_type_string, &v) &&
+		    json_object_get_string_len(v) > 0 &&
+		    bench_json_member(t, "expirationTime", json_type_string, &v) &&
+		    bench_json_member(t, "generation", json_type_int, &v))
+			r = 0;
+		bench_json_wipe(t, "accessToken");
+		bench_json_wipe(t, "mdAccessToken");
+		break;
+	case BENCH_STATUS:
+		if (bench_json_member(p, "state", json_type_string, &v) &&
+		    bench_json_member(p, "clients", json_type_int, &v)) {
+			r = 0;
+			if (params_out != NULL)
+				*params_out = json_object_get(p);
+		}
+		break;
+	}
+out:
+	json_object_put(o);
+	json_tokener_free(tok);
+	return r;
+}
+
+/* One call on a connection of its own, its reply checked fully. */
+static int
+bench_call_once(const char *sock, const char *msg, size_t size, enum bench_kind kind,
+		struct json_object **params_out)
+{
+	struct bench_conn *c;
+	size_t len;
+	int r;
+
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	r = bench_conn_open(sock, c);
+	if (r < 0) {
+		free(c);
+		return r;
+	}
+	r = bench_conn_call(c, msg, size, &len);
+	if (r == 0)
+		r = bench_reply_full(c->buf, len, kind, params_out);
+	bench_conn_close(c);
+	free(c);
+	return r;
+}
+
+/* An integer member of the broker's GetStatus reply. */
+static int
+bench_status_int(const char *sock, const char *key, int64_t *out)
+{
+	struct json_object *p = NULL, *v;
+	int r;
+
+	r = bench_call_once(sock, bench_msg_status, sizeof(bench_msg_status), BENCH_STATUS, &p);
+	if (r < 0)
+		return r;
+	r = -EPROTO;
+	if (bench_json_member(p, key, json_type_int, &v)) {
+		*out = json_object_get_int64(v);
+		r = 0;
+	}
+	json_object_put(p);
+	return r;
+}
+
+/* Wait until the daemon serves a valid token. */
+static int
+bench_wait_token(const char *sock)
+{
+	unsigned waited;
+	int r = -ETIMEDOUT;
+
+	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 50) {
+		r = bench_call_once(sock, bench_msg_token, sizeof(bench_msg_token), BENCH_TOKEN, NULL);
+		if (r == 0)
+			return 0;
+		if (bench_child_gone(&bench_env.daemon_pid)) {
+			bench_err("tvtokend exited before serving a token");
+			return -ECHILD;
+		}
+		bench_sleep_ms(50);
+	}
+	bench_err("tvtokend served no token within %u s (last: %s)",
+		  BENCH_START_TIMEOUT_MS / 1000, strerror(-r));
+	return -ETIMEDOUT;
+}
+
+/* The daemon's VmRSS in KiB, from /proc/PID/status. */
+static int
+bench_rss_kib(pid_t pid, long *out)
+{
+	char path[64], line[256];
+	long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if (sscanf(line, "VmRSS: %ld kB", &v) == 1) {
+			fclose(f);
+			*out = v;
+			return 0;
+		}
+	}
+	fclose(f);
+	return -ENOENT;
+}
+
+/* CPU time of one task from its schedstat (nanoseconds on the CPU). */
+static int
+bench_task_cpu_ns(const char *path, uint64_t *out)
+{
+	unsigned long long v;
+	FILE *f;
+	int n;
+
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -errno;
+	n = fscanf(f, "%llu", &v);
+	fclose(f);
+	if (n != 1)
+		return -EPROTO;
+	*out = v;
+	return 0;
+}
+
+/* CPU time of every thread of a process, in nanoseconds, from /proc/PID/task/TID/schedstat. */
+static int
+bench_cpu_ns(pid_t pid, uint64_t *out)
+{
+	char dir[64], path[128];
+	uint64_t sum = 0, v = 0;
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
+
+	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/%.20s/schedstat", dir, e->d_name);
+		r = bench_task_cpu_ns(path, &v);
+		if (r == -ENOENT)
+			continue;       /* a thread that just ended */
+		if (r < 0)
+			break;
+		sum += v;
+	}
+	closedir(d);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	*out = sum;
+	return 0;
+}
+
+/* Order two latencies. */
+static int
+bench_cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* Set up a meter for calls served by the process server. */
+static void
+bench_meter_init(struct bench_meter *m, pid_t server)
+{
+	m->server = server;
+	m->wall_ns = 0;
+	m->cpu_ns = 0;
+	m->cpu_known = true;
+}
+
+/* Start a measured interval. */
+static void
+bench_meter_resume(struct bench_meter *m)
+{
+	if (bench_cpu_ns(m->server, &m->cpu0) < 0)
+		m->cpu_known = false;
+	m->wall0 = bench_now_ns();
+}
+
+/* End a measured interval. */
+static void
+bench_meter_pause(struct bench_meter *m)
+{
+	uint64_t cpu1;
+
+	m->wall_ns += bench_now_ns() - m->wall0;
+	if (m->cpu_known && bench_cpu_ns(m->server, &cpu1) == 0 && cpu1 >= m->cpu0)
+		m->cpu_ns += cpu1 - m->cpu0;
+	else
+		m->cpu_known = false;
+}
+
+/* Median, p99 (nearest rank), calls/s and server CPU per call of n measured calls. */
+static void
+bench_meter_result(const struct bench_meter *m, const char *name, uint64_t *lat, size_t n,
+		   struct bench_result *res)
+{
+	size_t rank99 = (n * 99 + 99) / 100;
+
+	res->server_cpu_us = m->cpu_known ? (double)m->cpu_ns / 1e3 / (double)n : -1;
+
+	qsort(lat, n, sizeof(*lat), bench_cmp_u64);
+	res->name = name;
+	res->calls = n;
+	if (n % 2 == 1)
+		res->median_us = (double)lat[n / 2] / 1e3;
+	else
+		res->median_us = ((double)lat[n / 2 - 1] + (double)lat[n / 2]) / 2e3;
+	res->p99_us = (double)lat[rank99 - 1] / 1e3;
+	res->calls_per_s = (double)n / ((double)m->wall_ns / 1e9);
+}
+
+/* Print one row of the results table. */
+static void
+bench_print_result(const struct bench_result *r)
+{
+	printf("%-50s %7zu %10.1f %10.1f %10.0f", r->name, r->calls, r->median_us,
+	       r->p99_us, r->calls_per_s);
+	if (r->server_cpu_us >= 0)
+		printf(" %10.2f\n", r->server_cpu_us);
+	else
+		printf(" %10s\n", "n/a");
+	fflush(stdout);
+}
+
+/* Make count more calls of one serial case, recording their latencies once past warmup. */
+static int
+bench_serial_calls(struct bench_serial_case *sc, unsigned count, unsigned warmup, unsigned total)
+{
+	struct bench_conn *c = &sc->conn;
+	uint64_t t0, t1;
+	unsigned end = sc->calls + count;
+	size_t len;
+	int r;
+
+	for (; sc->calls < end; sc->calls++) {
+		t0 = bench_now_ns();
+		r = bench_conn_call(c, sc->msg, sc->size, &len);
+		t1 = bench_now_ns();
+		if (r < 0) {
+			bench_err("%s: call %u: %s", sc->name, sc->calls, strerror(-r));
+			return r;
+		}
+		if (sc->calls >= warmup)
+			sc->lat[sc->calls - warmup] = t1 - t0;
+		if (!bench_reply_quick(c->buf, len, sc->kind) ||
+		    ((sc->calls % BENCH_FULL_CHECK_EVERY == 0 || sc->calls == total - 1) &&
+		     bench_reply_full(c->buf, len, sc->kind, NULL) < 0)) {
+			bench_err("%s: call %u: not the reply promised", sc->name, sc->calls);
+			return -EPROTO;
+		}
+		bench_conn_consume(c, len);
+	}
+	return 0;
+}
+
+/*
+ * Cases 1 and 2: serial calls, each case on a connection of its own. After
+ * the warm-up the two run in alternating blocks, so that whatever else the
+ * machine does weighs on both alike and their ratio stays fair.
+ */
+static int
+bench_serial_pair(const char *sock, pid_t server, struct bench_serial_case *cases, size_t n,
+		  unsigned warmup, unsigned iters, unsigned block, struct bench_result *res)
+{
+	unsigned done, k;
+	size_t i;
+	int r = 0;
+
+	for (i = 0; i < n; i++) {
+		cases[i].conn.fd = -1;
+		cases[i].calls = 0;
+		bench_meter_init(&cases[i].meter, server);
+		cases[i].lat = calloc(iters, sizeof(*cases[i].lat));
+		if (cases[i].lat == NULL && r == 0) {
+			bench_err("%s: out of memory", cases[i].name);
+			r = -ENOMEM;
+		}
+	}
+	for (i = 0; i < n && r == 0; i++) {
+		r = bench_conn_open(sock, &cases[i].conn);
+		if (r < 0)
+			bench_err("%s: cannot connect: %s", cases[i].name, strerror(-r));
+	}
+	for (i = 0; i < n && r == 0; i++)
+		r = bench_serial_calls(&cases[i], warmup, warmup, warmup + iters);
+	for (done = 0; done < iters && r == 0; done += k) {
+		k = iters - done < block ? iters - done : block;
+		for (i = 0; i < n && r == 0; i++) {
+			bench_meter_resume(&cases[i].meter);
+			r = bench_serial_calls(&cases[i], k, warmup, warmup + iters);
+			bench_meter_pause(&cases[i].meter);
+		}
+	}
+	for (i = 0; i < n; i++) {
+		if (r == 0)
+			bench_meter_result(&cases[i].meter, cases[i].name, cases[i].lat, iters, &res[i]);
+		bench_conn_close(&cases[i].conn);
+		free(cases[i].lat);
+		cases[i].lat = NULL;
+	}
+	return r;
+}
+
+/* Case 3: GetToken through libtvtoken on a new handle, so a new connection, per call. */
+static int
+bench_per_connection(const char *sock, pid_t server, const char *name, unsigned warmup,
+		     unsigned iters, struct bench_result *res)
+{
+	struct bench_meter m = { 0 };
+	tvtoken_client *c;
+	tvtoken_token *t;
+	uint64_t *lat, t0;
+	unsigned i;
+	bool good;
+	int r = 0;
+
+	lat = calloc(iters, sizeof(*lat));
+	if (lat == NULL)
+		return -ENOMEM;
+	bench_meter_init(&m, server);
+	for (i = 0; i < warmup + iters; i++) {
+		if (i == warmup)
+			bench_meter_resume(&m);
+		t0 = bench_now_ns();
+		r = tvtoken_open(sock, &c);
+		if (r < 0)
+			break;
+		r = tvtoken_get(c, 0, &t);
+		good = r == 0 && t->access_token[0] != '\0' && t->generation > 0;
+		if (r == 0)
+			tvtoken_token_free(t);
+		tvtoken_close(c);
+		if (i >= warmup)
+			lat[i - warmup] = bench_now_ns() - t0;
+		if (r == 0 && !good)
+			r = TVTOKEN_E_PROTOCOL;
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		bench_err("%s: call %u: %s", name, i, tvtoken_strerror(r));
+		free(lat);
+		return -EPROTO;
+	}
+	bench_meter_pause(&m);
+	bench_meter_result(&m, name, lat, iters, res);
+	free(lat);
+	return 0;
+}
+
+/* Record a worker's failure. */
+static void __attribute__((format(printf, 3, 4)))
+bench_worker_fail(struct bench_worker *w, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	w->err = err;
+	va_start(ap, fmt);
+	vsnprintf(w->why, sizeof(w->why), fmt, ap);
+	va_end(ap);
+}
+
+/* Handle what arrived on one connection: record each reply and send the next call. */
+static int
+bench_worker_readable(struct bench_worker *w, struct bench_conn *c, size_t *left)
+{
+	uint64_t now;
+	char *nul;
+	size_t len, idx;
+	int r;
+
+	for (;;) {
+		r = bench_conn_recv(c);
+		if (r == -EAGAIN)
+			return 0;
+		if (r < 0) {
+			bench_worker_fail(w, r, "connection %zu: %s", w->first + (size_t)(c - w->conns),
+					  strerror(-r));
+			return r;
+		}
+		now = bench_now_ns();
+		while ((nul = memchr(c->buf, '\0', c->len)) != NULL) {
+			len = (size_t)(nul - c->buf);
+			if (c->done >= w->calls || !bench_reply_quick(c->buf, len, BENCH_TOKEN)) {
+				bench_worker_fail(w, -EPROTO, "connection %zu: not the reply promised",
+						  w->first + (size_t)(c - w->conns));
+				return -EPROTO;
+			}
+			if (w->lat != NULL) {
+				idx = (w->first + (size_t)(c - w->conns)) * w->calls + c->done;
+				w->lat[idx] = now - c->sent_ns;
+			}
+			bench_conn_consume(c, len);
+			c->done++;
+			if (c->done == w->calls) {
+				(*left)--;
+				continue;
+			}
+			c->sent_ns = bench_now_ns();
+			r = bench_conn_send(c, bench_msg_token, sizeof(bench_msg_token));
+			if (r < 0) {
+				bench_worker_fail(w, r, "send: %s", strerror(-r));
+				return r;
+			}
+		}
+	}
+}
+
+/* A load-generator thread: closed-loop GetToken calls on its connections until each made w->calls. */
+static void *
+bench_worker_run(void *arg)
+{
+	struct bench_worker *w = arg;
+	struct epoll_event ev, evs[64];
+	uint64_t deadline = bench_now_ns() + (uint64_t)BENCH_PASS_TIMEOUT_MS * 1000000u;
+	size_t i, left = w->n;
+	int ep, n, k, timeout;
+
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (ep < 0) {
+		bench_worker_fail(w, -errno, "epoll_create1: %s", strerror(errno));
+		return NULL;
+	}
+	for (i = 0; i < w->n; i++) {
+		w->conns[i].done = 0;
+		ev.events = EPOLLIN;
+		ev.data.ptr = &w->conns[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, w->conns[i].fd, &ev) < 0) {
+			bench_worker_fail(w, -errno, "epoll_ctl: %s", strerror(errno));
+			goto out;
+		}
+	}
+	for (i = 0; i < w->n; i++) {
+		w->conns[i].sent_ns = bench_now_ns();
+		k = bench_conn_send(&w->conns[i], bench_msg_token, sizeof(bench_msg_token));
+		if (k < 0) {
+			bench_worker_fail(w, k, "send: %s", strerror(-k));
+			goto out;
+		}
+	}
+	while (left > 0) {
+		uint64_t now = bench_now_ns();
+
+		if (now >= deadline) {
+			bench_worker_fail(w, -ETIMEDOUT, "the pass took over %u s",
+					  BENCH_PASS_TIMEOUT_MS / 1000);
+			goto out;
+		}
+		timeout = (int)((deadline - now) / 1000000u) + 1;
+		if (timeout > BENCH_IO_TIMEOUT_MS)
+			timeout = BENCH_IO_TIMEOUT_MS;
+		n = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), timeout);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			bench_worker_fail(w, -errno, "epoll_wait: %s", strerror(errno));
+			goto out;
+		}
+		if (n == 0 && timeout == BENCH_IO_TIMEOUT_MS) {
+			bench_worker_fail(w, -ETIMEDOUT, "no reply for %u s", BENCH_IO_TIMEOUT_MS / 1000);
+			goto out;
+		}
+		for (k = 0; k < n; k++)
+			if (bench_worker_readable(w, evs[k].data.ptr, &left) < 0)
+				goto out;
+	}
+out:
+	close(ep);
+	return NULL;
+}
+
+/* Run one pass of calls_per_conn calls on every connection, split over the workers. */
+static int
+bench_pass(struct bench_worker *ws, unsigned nw, unsigned calls_per_conn, uint64_t *lat)
+{
+	unsigned i, started;
+	int r = 0;
+
+	for (i = 0; i < nw; i++) {
+		ws[i].calls = calls_per_conn;
+		ws[i].lat = lat;
+		ws[i].err = 0;
+		ws[i].why[0] = '\0';
+	}
+	for (started = 0; started < nw; started++) {
+		r = -pthread_create(&ws[started].thread, NULL, bench_worker_run, &ws[started]);
+		if (r < 0)
+			break;
+	}
+	for (i = 0; i < started; i++) {
+		pthread_join(ws[i].thread, NULL);
+		if (ws[i].err < 0 && r == 0) {
+			bench_err("load generator: %s", ws[i].why);
+			r = ws[i].err;
+		}
+	}
+	return r;
+}
+
+/* Open n connections to the broker. */
+static int
+bench_conns_open(const char *sock, struct bench_conn *cs, size_t n)
+{
+	size_t i;
+	int r;
+
+	for (i = 0; i < n; i++)
+		cs[i].fd = -1;
+	for (i = 0; i < n; i++) {
+		r = bench_conn_open(sock, &cs[i]);
+		if (r < 0) {
+			bench_err("connection %zu of %zu: %s", i + 1, n, strerror(-r));
+			return r;
+		}
+	}
+	return 0;
+}
+
+/* Close the connections opened by bench_conns_open. */
+static void
+bench_conns_close(struct bench_conn *cs, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		bench_conn_close(&cs[i]);
+}
+
+/* Case 4: GetToken in a closed loop on nconn connections at once. */
+static int
+bench_concurrent(const char *sock, pid_t server, const char *name, unsigned nconn,
+		 unsigned threads, unsigned warmup, unsigned calls, struct bench_result *res)
+{
+	struct bench_meter m;
+	struct bench_worker *ws;
+	struct bench_conn *cs;
+	uint64_t *lat;
+	unsigned i, nw, per, extra;
+	size_t first = 0;
+	int r;
+
+	nw = threads < nconn ? threads : nconn;
+	cs = calloc(nconn, sizeof(*cs));
+	ws = calloc(nw, sizeof(*ws));
+	lat = calloc((size_t)nconn * calls, sizeof(*lat));
+	if (cs == NULL || ws == NULL || lat == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = bench_conns_open(sock, cs, nconn);
+	if (r < 0)
+		goto close;
+	per = nconn / nw;
+	extra = nconn % nw;
+	for (i = 0; i < nw; i++) {
+		ws[i].conns = cs + first;
+		ws[i].n = per + (i < extra ? 1 : 0);
+		ws[i].first = first;
+		first += ws[i].n;
+	}
+	r = bench_pass(ws, nw, warmup, NULL);
+	if (r < 0)
+		goto close;
+	bench_meter_init(&m, server);
+	bench_meter_resume(&m);
+	r = bench_pass(ws, nw, calls, lat);
+	bench_meter_pause(&m);
+	if (r == 0)
+		bench_meter_result(&m, name, lat, (size_t)nconn * calls, res);
+close:
+	bench_conns_close(cs, nconn);
+out:
+	free(cs);
+	free(ws);
+	free(lat);
+	return r;
+}
+
+/* A bounded buffer for an HTTP reply body. */
+struct bench_body {
+	char buf[BENCH_REPLY_MAX];
+	size_t len;
+};
+
+/* Collect a reply body; aborts the transfer past BENCH_REPLY_MAX. */
+static size_t
+bench_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	struct bench_body *b = userdata;
+	size_t n = size * nmemb;
+
+	if (n > sizeof(b->buf) - b->len)
+		return 0;
+	memcpy(b->buf + b->len, ptr, n);
+	b->len += n;
+	return n;
+}
+
+/* One token request straight to the mock on a new curl handle, so a new connection. */
+static int
+bench_login_once(const char *url, struct curl_slist *headers, struct bench_body *body,
+		 char *errbuf)
+{
+	CURL *h;
+	CURLcode cr;
+	long status = 0;
+
+	h = curl_easy_init();
+	if (h == NULL)
+		return -ENOMEM;
+	body->len = 0;
+	errbuf[0] = '\0';
+	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, BENCH_LOGIN_BODY) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(sizeof(BENCH_LOGIN_BODY) - 1)) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bench_curl_write) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_WRITEDATA, body) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)BENCH_IO_TIMEOUT_MS) != CURLE_OK ||
+	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)BENCH_IO_TIMEOUT_MS) != CURLE_OK) {
+		curl_easy_cleanup(h);
+		return -EINVAL;
+	}
+	cr = curl_easy_perform(h);
+	if (cr == CURLE_OK)
+		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(h);
+	if (cr != CURLE_OK) {
+		if (errbuf[0] == '\0')
+			snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cr));
+		return -EIO;
+	}
+	if (status != 200) {
+		snprintf(errbuf, CURL_ERROR_SIZE, "HTTP status %ld", status);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* Whether a token reply from the mock holds a non-empty accessToken (checked fully with json-c). */
+static bool
+bench_login_reply_ok(const char *buf, size_t len)
+{
+	struct json_tokener *tok;
+	struct json_object *o, *v;
+	bool ok = false;
+
+	tok = json_tokener_new();
+	if (tok == NULL)
+		return false;
+	o = json_tokener_parse_ex(tok, buf, (int)len);
+	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
+	    json_object_is_type(o, json_type_object) &&
+	    bench_json_member(o, "accessToken", json_type_string, &v) &&
+	    json_object_get_string_len(v) > 0)
+		ok = true;
+	if (o != NULL) {
+		bench_json_wipe(o, "accessToken");
+		bench_json_wipe(o, "mdAccessToken");
+	}
+	json_object_put(o);
+	json_tokener_free(tok);
+	return ok;
+}
+
+/* Case 5 (baseline B): each call a fresh HTTP token request to the mock on loopback. */
+static int
+bench_login(unsigned port, pid_t server, const char *name, unsigned warmup, unsigned iters,
+	    struct bench_result *res)
+{
+	char url[96], errbuf[CURL_ERROR_SIZE];
+	struct bench_meter m = { 0 };
+	struct curl_slist *headers = NULL, *h2;
+	struct bench_body *body;
+	uint64_t *lat, t0;
+	unsigned i;
+	int r = 0;
+
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/auth/accesstokenrequest", port);
+	headers = curl_slist_append(NULL, "Content-Type: application/json");
+	h2 = headers != NULL ? curl_slist_append(headers, "Accept: application/json") : NULL;
+	body = malloc(sizeof(*body));
+	lat = calloc(iters, sizeof(*lat));
+	if (h2 == NULL || body == NULL || lat == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	headers = h2;
+	bench_meter_init(&m, server);
+	for (i = 0; i < warmup + iters; i++) {
+		if (i == warmup)
+			bench_meter_resume(&m);
+		t0 = bench_now_ns();
+		r = bench_login_once(url, headers, body, errbuf);
+		if (i >= warmup)
+			lat[i - warmup] = bench_now_ns() - t0;
+		if (r < 0) {
+			bench_err("%s: request %u: %s", name, i, errbuf);
+			break;
+		}
+		if (memmem(body->buf, body->len, "\"accessToken\"", 13) == NULL ||
+		    (i % BENCH_FULL_CHECK_EVERY == 0 && !bench_login_reply_ok(body->buf, body->len))) {
+			bench_err("%s: request %u: the mock sent no token", name, i);
+			r = -EPROTO;
+			break;
+		}
+		explicit_bzero(body->buf, body->len);
+	}
+	if (r == 0) {
+		bench_meter_pause(&m);
+		bench_meter_result(&m, name, lat, iters, res);
+	}
+out:
+	if (body != NULL)
+		explicit_bzero(body, sizeof(*body));
+	free(body);
+	free(lat);
+	curl_slist_free_all(headers);
+	return r;
+}
+
+/* The daemon's memory with n connected clients: before any call, and after one GetToken each. */
+static int
+bench_rss_clients(const char *sock, pid_t daemon, unsigned n, long *connected_kib,
+		  long *called_kib)
+{
+	struct bench_conn *cs;
+	int64_t clients = 0;
+	unsigned waited, i;
+	size_t len;
+	long a, b;
+	int r;
+
+	cs = calloc(n, sizeof(*cs));
+	if (cs == NULL)
+		return -ENOMEM;
+	r = bench_conns_open(sock, cs, n);
+	if (r < 0)
+		goto out;
+	/* The broker accepts in batches; wait until it holds them all (and our status call). */
+	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 20) {
+		r = bench_status_int(sock, "clients", &clients);
+		if (r < 0 || clients >= (int64_t)n + 1)
+			break;
+		bench_sleep_ms(20);
+	}
+	if (r == 0 && clients < (int64_t)n + 1)
+		r = -ETIMEDOUT;
+	if (r < 0) {
+		bench_err("the broker did not take %u clients: %s (it counts %" PRId64 ")", n,
+			  strerror(-r), clients);
+		goto out;
+	}
+	r = bench_rss_kib(daemon, &a);
+	if (r < 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		r = bench_conn_call(&cs[i], bench_msg_token, sizeof(bench_msg_token), &len);
+		if (r == 0 && !bench_reply_quick(cs[i].buf, len, BENCH_TOKEN))
+			r = -EPROTO;
+		if (r < 0) {
+			bench_err("idle client %u: %s", i, strerror(-r));
+			goto out;
+		}
+		bench_conn_consume(&cs[i], len);
+	}
+	r = bench_rss_kib(daemon, &b);
+	if (r < 0)
+		goto out;
+	*connected_kib = a;
+	*called_kib = b;
+out:
+	bench_conns_close(cs, n);
+	free(cs);
+	return r;
+}
+
+/* Print the load average: other work on the machine skews every number. */
+static void
+bench_print_loadavg(const char *when)
+{
+	char line[128] = "unknown\n";
+	FILE *f;
+
+	f = fopen("/proc/loadavg", "re");
+	if (f != NULL) {
+		if (fgets(line, sizeof(line), f) == NULL)
+			snprintf(line, sizeof(line), "unknown\n");
+		fclose(f);
+	}
+	printf("load average %s: %s", when, line);
+}
+
+/* Print the machine: processors, CPU model, kernel, load. */
+static void
+bench_print_machine(void)
+{
+	char line[256], model[200] = "unknown";
+	struct utsname u;
+	FILE *f;
+	char *p;
+
+	f = fopen("/proc/cpuinfo", "re");
+	if (f != NULL) {
+		while (fgets(line, sizeof(line), f) != NULL) {
+			if (strncmp(line, "model name", 10) != 0 || (p = strchr(line, ':')) == NULL)
+				continue;
+			p += strspn(p + 1, " \t") + 1;
+			p[strcspn(p, "\n")] = '\0';
+			snprintf(model, sizeof(model), "%s", p);
+			break;
+		}
+		fclose(f);
+	}
+	if (uname(&u) < 0)
+		snprintf(u.release, sizeof(u.release), "unknown");
+	printf("machine: %ld online CPUs, %s, Linux %s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
+	       u.release);
+	bench_print_loadavg("before the run");
+}
+
+/* Print a ratio row: latency, throughput and server CPU per call of a against b. */
+static void
+bench_print_ratio(const char *label, const struct bench_result *a, const struct bench_result *b)
+{
+	printf("%-50s %9.2fx %9.2fx %9.2fx", label, a->median_us / b->median_us,
+	       a->p99_us / b->p99_us, a->calls_per_s / b->calls_per_s);
+	if (a->server_cpu_us > 0 && b->server_cpu_us > 0)
+		printf(" %9.2fx\n", a->server_cpu_us / b->server_cpu_us);
+	else
+		printf(" %10s\n", "n/a");
+}
+
+/* Make sure there are descriptors for the connections of case 4 and the RSS measure. */
+static int
+bench_raise_nofile(rlim_t need)
+{
+	struct rlimit rl;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return -errno;
+	if (rl.rlim_cur >= need)
+		return 0;
+	if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need)
+		return -EMFILE;
+	rl.rlim_cur = need;
+	return setrlimit(RLIMIT_NOFILE, &rl) < 0 ? -errno : 0;
+}
+
+/* Print usage. */
+static void
+bench_usage(FILE *f)
+{
+	fprintf(f, "usage: bench-serve [--quick] [--keep] [--threads N] [--time-limit SEC] "
+		   "TVTOKEND MOCK_TRADOVATE\n");
+}
+
+/* Parse a count option in [lo, hi]. */
+static int
+bench_parse_uint(const char *s, unsigned lo, unsigned hi, unsigned *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0' || s[0] == '-' || v < lo || v > hi)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Parse the command line into o; -1 for usage errors, 1 for --help. */
+static int
+bench_parse_args(int argc, char *argv[], struct bench_opts *o)
+{
+	static const struct option longopts[] = {
+		{ "quick", no_argument, NULL, 'q' },
+		{ "keep", no_argument, NULL, 'k' },
+		{ "threads", required_argument, NULL, 't' },
+		{ "time-limit", required_argument, NULL, 'l' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int c;
+
+	o->divisor = 1;
+	o->threads = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
+	o->time_limit = 300;
+	o->keep = false;
+	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'q':
+			o->divisor = 10;
+			break;
+		case 'k':
+			o->keep = true;
+			break;
+		case 't':
+			if (bench_parse_uint(optarg, 1, 64, &o->threads) < 0)
+				return -1;
+			break;
+		case 'l':
+			if (bench_parse_uint(optarg, 10, 3600, &o->time_limit) < 0)
+				return -1;
+			break;
+		case 'h':
+			return 1;
+		default:
+			return -1;
+		}
+	}
+	if (argc - optind != 2)
+		return -1;
+	o->tvtokend = argv[optind];
+	o->mock = argv[optind + 1];
+	return 0;
+}
+
+/* Run every case and print the tables; 0 when all of it ran. */
+static int
+bench_run(const struct bench_opts *o, unsigned port)
+{
+	const unsigned d = o->divisor;
+	struct bench_serial_case serial[2] = {
+		{ .name = "1 GetInfo, one connection (baseline A)", .msg = bench_msg_info,
+		  .size = sizeof(bench_msg_info), .kind = BENCH_INFO },
+		{ .name = "2 GetToken, one connection", .msg = bench_msg_token,
+		  .size = sizeof(bench_msg_token), .kind = BENCH_TOKEN },
+	};
+	struct bench_result pair[2], info, token, fresh, c64, c512, login;
+	long rss_idle = 0, rss_connected = 0, rss_called = 0, rss_after = 0;
+	int64_t requests = 0, renewals = 0, generation = 0;
+	pid_t daemon = bench_env.daemon_pid, mock = bench_env.mock_pid;
+	const char *sock = bench_env.sock;
+	int r;
+
+	bench_print_machine();
+	printf("load generator: %u thread(s) on the same CPUs as tvtokend (single-threaded)\n\n",
+	       o->threads);
+
+	r = bench_rss_kib(daemon, &rss_idle);
+	if (r == 0)
+		r = bench_rss_clients(sock, daemon, BENCH_RSS_CLIENTS, &rss_connected, &rss_called);
+	if (r < 0) {
+		bench_err("measuring the daemon's memory: %s", strerror(-r));
+		return r;
+	}
+
+	printf("%-50s %7s %10s %10s %10s %10s\n", "case", "calls", "median us", "p99 us",
+	       "calls/s", "srv cpu us");
+	r = bench_serial_pair(sock, daemon, serial, 2, 5000 / d, 50000 / d, 1000, pair);
+	if (r < 0)
+		return r;
+	info = pair[0];
+	token = pair[1];
+	bench_print_result(&info);
+	bench_print_result(&token);
+	r = bench_per_connection(sock, daemon, "3 GetToken, new connection per call (libtvtoken)",
+				 1000 / d, 10000 / d, &fresh);
+	if (r < 0)
+		return r;
+	bench_print_result(&fresh);
+	r = bench_concurrent(sock, daemon, "4 GetToken, 64 concurrent connections", 64,
+			     o->threads, 50 / d, 1000 / d, &c64);
+	if (r < 0)
+		return r;
+	bench_print_result(&c64);
+	r = bench_concurrent(sock, daemon, "4 GetToken, 512 concurrent connections", 512,
+			     o->threads, 10 / d, 200 / d, &c512);
+	if (r < 0)
+		return r;
+	bench_print_result(&c512);
+	r = bench_login(port, mock, "5 HTTP token request to the mock (baseline B)", 100 / d,
+			2000 / d, &login);
+	if (r < 0)
+		return r;
+	bench_print_result(&login);
+	printf("(srv cpu us: CPU time of the serving process per call: tvtokend, for 5 the mock)\n");
+
+	printf("\n%-50s %10s %10s %10s %10s\n", "ratio (a / b)", "median", "p99", "calls/s",
+	       "srv cpu");
+	bench_print_ratio("2 vs 1: GetToken / GetInfo", &token, &info);
+	bench_print_ratio("3 vs 1: new connection / GetInfo", &fresh, &info);
+	bench_print_ratio("5 vs 2: HTTP login / GetToken", &login, &token);
+	bench_print_ratio("4 vs 2: 64 connections / one connection", &c64, &token);
+	bench_print_ratio("4 vs 2: 512 connections / one connection", &c512, &token);
+
+	r = bench_rss_kib(daemon, &rss_after);
+	if (r < 0)
+		return r;
+	printf("\ntvtokend VmRSS\n");
+	printf("  idle, token held                    %6ld KiB\n", rss_idle);
+	printf("  %u clients connected, no call yet  %6ld KiB  (%+.2f KiB per client)\n",
+	       BENCH_RSS_CLIENTS, rss_connected,
+	       (double)(rss_connected - rss_idle) / BENCH_RSS_CLIENTS);
+	printf("  %u clients after one GetToken each %6ld KiB  (%+.2f KiB per client)\n",
+	       BENCH_RSS_CLIENTS, rss_called, (double)(rss_called - rss_idle) / BENCH_RSS_CLIENTS);
+	printf("  idle again after the whole run      %6ld KiB\n", rss_after);
+
+	r = bench_status_int(sock, "accessTokenRequests", &requests);
+	if (r == 0)
+		r = bench_status_int(sock, "renewals", &renewals);
+	if (r == 0)
+		r = bench_status_int(sock, "generation", &generation);
+	if (r < 0) {
+		bench_err("GetStatus after the run: %s", strerror(-r));
+		return r;
+	}
+	printf("\ntvtokend over the whole run: %" PRId64 " token request(s), %" PRId64
+	       " renewal(s), generation %" PRId64 "\n", requests, renewals, generation);
+	bench_print_loadavg("after the run");
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	struct bench_opts o;
+	unsigned port = 0;
+	int r, status = 0;
+
+	r = bench_parse_args(argc, argv, &o);
+	if (r != 0) {
+		bench_usage(r > 0 ? stdout : stderr);
+		return r > 0 ? 0 : 2;
+	}
+	if (access(o.tvtokend, X_OK) < 0 || access(o.mock, X_OK) < 0) {
+		bench_err("%s or %s is not an executable", o.tvtokend, o.mock);
+		return 2;
+	}
+	/* Our connections, the daemon's (it inherits the limit), and some to spare. */
+	r = bench_raise_nofile(2 * BENCH_RSS_CLIENTS + 64);
+	if (r < 0) {
+		bench_err("need %d file descriptors: %s", 2 * BENCH_RSS_CLIENTS + 64, strerror(-r));
+		return 1;
+	}
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+		bench_err("curl_global_init failed");
+		return 1;
+	}
+	r = bench_env_setup(o.keep);
+	if (r == 0)
+		r = bench_signals_catch();
+	if (r < 0) {
+		bench_err("cannot set up a scratch directory: %s", strerror(-r));
+		bench_remove_files();
+		curl_global_cleanup();
+		return 1;
+	}
+	alarm(o.time_limit);
+
+	r = bench_mock_start(o.mock, &port);
+	if (r == 0)
+		r = bench_daemon_start(o.tvtokend, port);
+	if (r == 0)
+		r = bench_wait_token(bench_env.sock);
+	if (r == 0)
+		r = bench_run(&o, port);
+	if (r < 0)
+		bench_show_tail("tvtokend log", bench_env.daemon_log);
+
+	bench_signals_block();
+	alarm(0);
+	bench_stop_all(&status);
+	if (r == 0 && !(WIFEXITED(status) && WEXITSTATUS(status) == 0)) {
+		bench_err("tvtokend did not exit cleanly on SIGTERM (status %d)", status);
+		r = -ECHILD;
+	}
+	if (o.keep)
+		fprintf(stderr, "bench-serve: kept %s\n", bench_env.dir);
+	curl_global_cleanup();
+	return r < 0 ? 1 : 0;
+}
