@@ -211,8 +211,6 @@ static void install_token(struct lifecycle *lc, struct token *t, usec_t now)
 	token_clear(&lc->token);
 	lc->token = *t;
 	memset(t, 0, sizeof(*t));
-	/* Published times are whole seconds: never serve past the second we publish. */
-	lc->token.expiration -= lc->token.expiration % USEC_PER_SEC;
 	lc->token.generation = ++lc->generation;
 	lc->renew_at = renewal_time(lc, lc->token.expiration, now);
 	lc->token_changed = true;
@@ -584,6 +582,14 @@ void lc_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 
 	begin(lc);
 	lc->inflight = LC_SEND_NONE;
+	/*
+	 * Published times are whole seconds: never serve past the second we
+	 * publish. Cut before anything looks at it, so that a token with less
+	 * than a second to live counts as dead on arrival (a failure), not as
+	 * a success that expires at once and asks again.
+	 */
+	if (r->outcome == REPLY_SUCCESS)
+		r->token.expiration -= r->token.expiration % USEC_PER_SEC;
 	if (what == LC_SEND_REQUEST)
 		on_request_reply(lc, r, now);
 	else if (what == LC_SEND_RENEWAL)
@@ -662,6 +668,13 @@ void lc_reload(struct lifecycle *lc, const struct lc_params *p, bool account_cha
 		if (lc->hold_for == LC_SEND_RENEWAL)
 			lc->hold_for = LC_SEND_REQUEST;
 	}
+	/*
+	 * A new RenewBeforeSec moves the held token's renewal when it still
+	 * lies ahead; a token already inside the new window keeps its plan
+	 * (a reload never triggers a renewal by itself).
+	 */
+	if (have_token(lc) && lc->token.expiration > now + lc->p.renew_before)
+		lc->renew_at = lc->token.expiration - lc->p.renew_before;
 	/* Tried once more; a second rejection stops us again. */
 	lc->credentials_rejected = false;
 	if (lc->started)

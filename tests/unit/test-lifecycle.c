@@ -704,6 +704,35 @@ static void test_report_rejected_during_a_lockout_answers_current_at_once(void *
 	assert_int_equal(f->lc.send, LC_SEND_NONE);
 }
 
+static void test_token_with_under_a_second_to_live_is_dead_on_arrival(void **state)
+{
+	struct fixture *f = *state;
+
+	lc_start(&f->lc, f->now);
+	answer(f, REPLY_SUCCESS, 400 * USEC_PER_MSEC);
+	assert_null(lc_current(&f->lc, f->now));
+	assert_int_equal(f->lc.send, LC_SEND_NONE);          /* no immediate second request */
+	assert_int_equal(f->lc.state, LC_BACKOFF);
+	assert_int_equal(lc_failed_left(&f->lc, f->now), 3);
+}
+
+static void test_reload_applies_a_new_renew_before_to_the_held_token(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+	usec_t exp;
+
+	acquire(f);
+	exp = f->lc.token.expiration;
+	p.renew_before = 30 * MIN;
+	lc_reload(&f->lc, &p, false, f->now);
+	assert_true(lc_next_renewal(&f->lc) == exp - 30 * MIN);
+	p.renew_before = 2 * HOUR;                          /* already inside: the plan stays */
+	lc_reload(&f->lc, &p, false, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_true(lc_next_renewal(&f->lc) == exp - 30 * MIN);
+}
+
 static void test_retry_after_zero_retries_at_once(void **state)
 {
 	struct fixture *f = *state;
@@ -918,6 +947,8 @@ int main(void)
 		T(test_expiration_is_truncated_to_the_published_second),
 		T(test_report_rejected_during_a_lockout_answers_current_at_once),
 		T(test_retry_after_zero_retries_at_once),
+		T(test_token_with_under_a_second_to_live_is_dead_on_arrival),
+		T(test_reload_applies_a_new_renew_before_to_the_held_token),
 		T(test_a_week_of_random_failures_keeps_every_invariant),
 #undef T
 	};
