@@ -1253,10 +1253,18 @@ static int config_derive_device_id(struct config_loader *l)
 	char s[SD_ID128_UUID_STRING_MAX];
 	sd_id128_t id;
 
+	/*
+	 * Without a machine id (some containers), the boot id keeps the
+	 * broker working; the device then changes at every boot, so say so.
+	 */
 	if (sd_id128_get_machine_app_specific(CONFIG_DEVICE_APP_ID, &id) < 0) {
-		config_error(l, l->c.path, 0, "DeviceId",
-		    "cannot derive from /etc/machine-id, set DeviceId=");
-		return -EINVAL;
+		if (sd_id128_get_boot_app_specific(CONFIG_DEVICE_APP_ID, &id) < 0) {
+			config_error(l, l->c.path, 0, "DeviceId",
+			    "cannot derive one from /etc/machine-id or the boot id; set DeviceId=");
+			return -EINVAL;
+		}
+		config_warning(l, "DeviceId", "no /etc/machine-id: derived from the boot id, so it "
+		    "changes at every boot; set DeviceId= for a stable one");
 	}
 	l->c.device_id = strdup(sd_id128_to_uuid_string(id, s));
 	if (l->c.device_id == NULL)
