@@ -88,6 +88,7 @@ struct config_where {
 	unsigned line;
 	bool set;
 	bool bad;                       /* its last assignment was rejected */
+	bool empty;                     /* a required key's last assignment was empty */
 };
 
 struct config_loader {
@@ -935,11 +936,13 @@ static int config_handler(void *user, const char *section, const char *name, con
 	k = &config_keys[i];
 	l->where[i] = (struct config_where){ .file = l->file, .line = l->line, .set = true };
 	if (*val == '\0' && !(k->flags & CONFIG_KEY_EMPTY_OK)) {
-		if (k->flags & CONFIG_KEY_REQUIRED)
-			config_error(l, l->file, l->line, k->name, "required key has an empty value");
-		else
-			config_error(l, l->file, l->line, k->name,
-			    "empty value; leave the key out to get its default");
+		/* A later file may still fill a required key: judged once all are read. */
+		if (k->flags & CONFIG_KEY_REQUIRED) {
+			l->where[i].empty = true;
+			return 1;
+		}
+		config_error(l, l->file, l->line, k->name,
+		    "empty value; leave the key out to get its default");
 		l->where[i].bad = true;
 		return 1;
 	}
@@ -1299,10 +1302,16 @@ static int config_default_state_file(struct config_loader *l)
 /* Checks and defaults that need every file read: required keys, cross-key ranges, secrets. */
 static void config_finish(struct config_loader *l)
 {
-	for (int i = 0; i < KEY_COUNT; i++)
-		if ((config_keys[i].flags & CONFIG_KEY_REQUIRED) && !l->where[i].set)
+	for (int i = 0; i < KEY_COUNT; i++) {
+		if (!(config_keys[i].flags & CONFIG_KEY_REQUIRED))
+			continue;
+		if (!l->where[i].set)
 			config_error(l, l->c.path, 0, config_keys[i].name,
 			    "required key is missing");
+		else if (l->where[i].empty)
+			config_error(l, l->where[i].file, l->where[i].line, config_keys[i].name,
+			    "required key has an empty value");
+	}
 
 	if (!l->where[KEY_RETRY_MIN].bad && !l->where[KEY_RETRY_MAX].bad &&
 	    l->c.retry_min > l->c.retry_max) {

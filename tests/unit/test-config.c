@@ -424,6 +424,29 @@ static void dropin_may_supply_required_keys(void **state)
 	assert_int_equal(t->c.client_id, 7);
 }
 
+static void dropin_may_fill_a_required_key_left_empty(void **state)
+{
+	struct t *t = *state;
+	char *text;
+
+	assert_true(asprintf(&text, "[Tradovate]\nName=\nAppId=x\nClientId=7\nPasswordFile=%s\nSecretFile=%s\n",
+	    t->password, t->secret) > 0);
+	write_dropin(t, "account.conf", "[Tradovate]\nName=bob\n");
+	assert_loaded(t, load_raw(t, text));
+	free(text);
+	assert_string_equal(t->c.name, "bob");
+}
+
+static void dropin_emptying_a_required_key_is_an_error_at_its_line(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	write_dropin(t, "blank.conf", "[Tradovate]\n\nName=\n");
+	r = load(t, "");
+	assert_only_error(t, r, "%s.d/blank.conf:3: Name: required key has an empty value", t->conf);
+}
+
 static void later_assignment_in_the_same_file_wins(void **state)
 {
 	struct t *t = *state;
@@ -1893,6 +1916,8 @@ int main(void)
 		T(dropin_files_not_ending_in_conf_are_ignored),
 		T(dropin_errors_name_the_dropin_file_and_line),
 		T(dropin_may_supply_required_keys),
+		T(dropin_may_fill_a_required_key_left_empty),
+		T(dropin_emptying_a_required_key_is_an_error_at_its_line),
 		T(later_assignment_in_the_same_file_wins),
 		T(unknown_key_is_an_error_with_file_and_line),
 		T(key_in_the_wrong_section_is_unknown),
