@@ -1177,6 +1177,9 @@ static int config_secret_path(struct config_loader *l, int key, const char *cred
 static int config_read_secret(struct config_loader *l, int key, const char *path, char **out)
 {
 	const char *kname = config_keys[key].name;
+	/* Where the path was set, when it was (a credential default has no line). */
+	const char *file = l->where[key].set ? l->where[key].file : l->c.path;
+	unsigned line = l->where[key].set ? l->where[key].line : 0;
 	char buf[CONFIG_SECRET_MAX + 1];
 	size_t len = 0;
 	struct stat st;
@@ -1186,15 +1189,15 @@ static int config_read_secret(struct config_loader *l, int key, const char *path
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
-		config_error(l, l->c.path, 0, kname, "cannot open %s: %s", path, strerror(errno));
+		config_error(l, file, line, kname, "cannot open %s: %s", path, strerror(errno));
 		return -EINVAL;
 	}
 	if (fstat(fd, &st) < 0) {
-		config_error(l, l->c.path, 0, kname, "cannot stat %s: %s", path, strerror(errno));
+		config_error(l, file, line, kname, "cannot stat %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		config_error(l, l->c.path, 0, kname, "%s is not a regular file", path);
+		config_error(l, file, line, kname, "%s is not a regular file", path);
 		goto out;
 	}
 	/*
@@ -1209,7 +1212,7 @@ static int config_read_secret(struct config_loader *l, int key, const char *path
 		if (r < 0 && errno == EINTR)
 			continue;
 		if (r < 0) {
-			config_error(l, l->c.path, 0, kname, "cannot read %s: %s", path,
+			config_error(l, file, line, kname, "cannot read %s: %s", path,
 			    strerror(errno));
 			goto out;
 		}
@@ -1218,7 +1221,7 @@ static int config_read_secret(struct config_loader *l, int key, const char *path
 		len += (size_t)r;
 	}
 	if (len > CONFIG_SECRET_MAX) {
-		config_error(l, l->c.path, 0, kname, "%s is larger than %d bytes", path,
+		config_error(l, file, line, kname, "%s is larger than %d bytes", path,
 		    CONFIG_SECRET_MAX);
 		goto out;
 	}
@@ -1228,11 +1231,11 @@ static int config_read_secret(struct config_loader *l, int key, const char *path
 			len--;
 	}
 	if (len == 0) {
-		config_error(l, l->c.path, 0, kname, "%s is empty", path);
+		config_error(l, file, line, kname, "%s is empty", path);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		config_error(l, l->c.path, 0, kname, "%s contains a NUL byte", path);
+		config_error(l, file, line, kname, "%s contains a NUL byte", path);
 		goto out;
 	}
 	s = malloc(len + 1);

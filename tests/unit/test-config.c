@@ -1473,7 +1473,7 @@ static void empty_secret_is_an_error(void **state)
 
 		write_text(t->secret, cases[i]);
 		r = load(t, "");
-		assert_only_error(t, r, "%s: SecretFile: %s is empty", t->conf, t->secret);
+		assert_only_error(t, r, "%s:6: SecretFile: %s is empty", t->conf, t->secret);
 	}
 }
 
@@ -1484,7 +1484,7 @@ static void missing_secret_file_is_an_error(void **state)
 
 	assert_int_equal(unlink(t->password), 0);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: PasswordFile: cannot open %s: No such file or directory",
+	assert_only_error(t, r, "%s:5: PasswordFile: cannot open %s: No such file or directory",
 	    t->conf, t->password);
 }
 
@@ -1497,13 +1497,13 @@ static void unreadable_secret_file_is_an_error(void **state)
 	assert_int_equal(unlink(t->password), 0);
 	assert_int_equal(mkdir(t->password, 0700), 0);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: PasswordFile: %s is not a regular file", t->conf,
+	assert_only_error(t, r, "%s:5: PasswordFile: %s is not a regular file", t->conf,
 	    t->password);
 	if (geteuid() != 0) {
 		assert_int_equal(chmod(t->secret, 0000), 0);
 		r = load(t, "");
 		assert_int_equal(r, -EINVAL);
-		assert_error(t, "%s: SecretFile: cannot open %s: Permission denied", t->conf,
+		assert_error(t, "%s:6: SecretFile: cannot open %s: Permission denied", t->conf,
 		    t->secret);
 	}
 }
@@ -1559,7 +1559,7 @@ static void secret_larger_than_4096_bytes_is_refused(void **state)
 	memset(big, 'x', sizeof(big));
 	write_bytes(t->secret, big, sizeof(big), 0600);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: SecretFile: %s is larger than 4096 bytes", t->conf, t->secret);
+	assert_only_error(t, r, "%s:6: SecretFile: %s is larger than 4096 bytes", t->conf, t->secret);
 }
 
 static void secret_with_a_nul_byte_is_refused(void **state)
@@ -1569,7 +1569,7 @@ static void secret_with_a_nul_byte_is_refused(void **state)
 
 	write_bytes(t->secret, "ab\0cd\n", 6, 0600);
 	r = load(t, "");
-	assert_only_error(t, r, "%s: SecretFile: %s contains a NUL byte", t->conf, t->secret);
+	assert_only_error(t, r, "%s:6: SecretFile: %s contains a NUL byte", t->conf, t->secret);
 }
 
 static void secret_file_may_be_a_symlink(void **state)
