@@ -243,9 +243,9 @@ static void event_message(char *buf, size_t len, const struct lc_event_rec *ev, 
 /* One event, one entry: MESSAGE_ID, PRIORITY, TVTOKEND_EVENT and the facts an operator filters on. */
 void log_event(const struct lc_event_rec *ev, const char *state, const char *error)
 {
-	char msg[512], f[10][560];
+	char msg[512], f[11][560];
 	char exp[TIME_RFC3339_MAX], next[TIME_RFC3339_MAX];
-	struct iovec iov[13];
+	struct iovec iov[11];
 	int prio = log_event_priority(ev->event);
 	size_t n = 0, i;
 
@@ -272,18 +272,12 @@ void log_event(const struct lc_event_rec *ev, const char *state, const char *err
 	if (ev->duration)
 		snprintf(f[n++], sizeof(f[0]), "TVTOKEND_DURATION_MS=%llu",
 			 (unsigned long long)(ev->duration / USEC_PER_MSEC));
+	if (error[0])
+		snprintf(f[n++], sizeof(f[0]), "TVTOKEND_ERROR=%s", error);
 	for (i = 0; i < n; i++)
 		iov[i] = (struct iovec){ .iov_base = f[i], .iov_len = strlen(f[i]) };
-	if (error[0]) {
-		char e[200];
-
-		snprintf(e, sizeof(e), "TVTOKEND_ERROR=%s", error);
-		iov[n++] = (struct iovec){ .iov_base = e, .iov_len = strlen(e) };
-		if (sd_journal_sendv(iov, (int)n) >= 0)
-			return;
-	} else if (sd_journal_sendv(iov, (int)n) >= 0) {
+	if (sd_journal_sendv(iov, (int)n) >= 0)
 		return;
-	}
 	fprintf(stderr, "tvtokend: %s%s: %s\n", priority_prefix(prio), lc_event_to_string(ev->event), msg);
 }
 
