@@ -789,7 +789,7 @@ ctl_exec(struct ctl *ctl, char **cmd)
 }
 
 /* Whether cmd is one of the names given after it (a NULL-terminated list). */
-static bool
+static bool __attribute__((sentinel))
 ctl_is(const char *cmd, ...)
 {
 	const char *name;

@@ -472,11 +472,11 @@ t_status_says_the_state_first_with_relative_times() {
 }
 
 t_status_shows_retry_and_past_times() {
-	start_fake "reply=$(status_reply expired "\"generation\":3,\"expirationTime\":\"$(at -3800)\",\"nextRenewal\":null,\"retryAt\":\"$(at 5)\",\"lastError\":\"HTTP 503\",$COUNTERS")"
+	start_fake "reply=$(status_reply expired "\"generation\":3,\"expirationTime\":\"$(at -3800)\",\"nextRenewal\":null,\"retryAt\":\"$(at 40)\",\"lastError\":\"HTTP 503\",$COUNTERS")"
 	run "$ctl" --socket "$sock" status
 	finish_fake
 	expect_rc 0
-	head -n 1 "$tmp/out" | grep -qE '^expired: expired [0-9:]{8}Z \(1h 3min ago\), retry in [45]s$' ||
+	head -n 1 "$tmp/out" | grep -qE '^expired: expired [0-9:]{8}Z \(1h 3min ago\), retry in [0-9]+s$' ||
 		fail "first line is '$(head -n 1 "$tmp/out")'"
 	grep -qE '^Last error: +HTTP 503$' "$tmp/out" || fail "no last error"
 	grep -qE '^Next renewal: +-$' "$tmp/out" || fail "no empty renewal line"
