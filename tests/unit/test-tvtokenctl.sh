@@ -749,6 +749,25 @@ t_exec_env_names_the_variable_and_md_picks_the_md_token() {
 	expect_stdout 'md-1 unset\n'
 }
 
+t_exec_md_without_a_market_data_token_exits_1() {
+	start_fake "reply=$TOKEN_NO_MD"
+	run "$ctl" --socket "$sock" exec --md -- touch "$tmp/ran"
+	finish_fake
+	expect_rc 1
+	[ -e "$tmp/ran" ] && fail "the command ran without a market-data token"
+	expect_stderr_has "no market-data token"
+	expect_no_token_in_stderr
+}
+
+t_exec_leaves_no_connection_to_the_command() {
+	start_fake "reply=$TOKEN"
+	run "$ctl" --socket "$sock" exec -- sh -c 'ls -l /proc/$$/fd'
+	finish_fake
+	expect_rc 0
+	grep -q 'socket:' "$tmp/out" && fail "the command inherited a socket: $(cat "$tmp/out")"
+	expect_stdout_has ' 0 -> '
+}
+
 t_exec_without_dashdash_leaves_the_command_options_alone() {
 	start_fake "reply=$TOKEN"
 	run "$ctl" exec --socket "$sock" printf '%s|%s\n' --json --md
