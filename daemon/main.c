@@ -20,6 +20,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "hook.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
@@ -31,6 +32,7 @@ struct daemon {
 	struct broker *broker;
 	struct server *server;
 	struct sink *sink;
+	struct hook *hook;
 	const char *config_path;
 };
 
@@ -99,20 +101,24 @@ static int load_config(const char *path, struct config **out, bool all_errors, b
 }
 
 /*
- * The broker's news, passed on to the token file and the server's waiting
- * clients; the file first, so that a client told of a new token finds it
- * there too.
+ * The broker's news, passed on to the token file, the change hook and the
+ * server's waiting clients; the file first, so that a client told of a new
+ * token finds it there too.
  */
 static void on_broker_change(enum broker_change what, void *arg)
 {
 	struct daemon *d = arg;
+	const struct token *t;
 
 	switch (what) {
 	case BROKER_TOKEN_NEW:
-		sink_update(d->sink, broker_token(d->broker));
+		t = broker_token(d->broker);
+		sink_update(d->sink, t);
+		hook_token_new(d->hook, t);
 		break;
 	case BROKER_TOKEN_LOST:
 		sink_update(d->sink, NULL);
+		hook_token_lost(d->hook);
 		break;
 	case BROKER_GAVE_UP:
 		break;
@@ -147,6 +153,7 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 		broker_reload(d->broker, cfg);
 		server_reload(d->server, cfg);
 		sink_reload(d->sink, cfg, broker_token(d->broker));
+		hook_reload(d->hook, cfg);
 		d->cfg = cfg;
 		config_free(old);
 		free(old);
@@ -227,8 +234,8 @@ static int run(struct daemon *d)
 		goto out;
 	}
 	/* Only now: with another broker on the socket, its token file is not ours to touch. */
-	if (sink_new(d->cfg, &d->sink) < 0) {
-		log_errorx("cannot set up the token file");
+	if (sink_new(d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
+		log_errorx("cannot set up the token file and the change hook");
 		r = 1;
 		goto out;
 	}
@@ -252,6 +259,8 @@ out:
 	 */
 	sink_free(d->sink, r != 0 || d->cfg->state_file != NULL);
 	d->sink = NULL;
+	hook_free(d->hook);
+	d->hook = NULL;
 	notify_fini();
 	if (ev_hup)
 		event_free(ev_hup);
