@@ -1893,6 +1893,13 @@ static void shipped_example_uncommented_shows_valid_defaults(void **state)
 	assert_int_equal(t->c.socket_mode, 0660);
 	assert_int_equal(t->c.max_clients, 4096);
 	assert_int_equal(t->c.lockout, USEC_PER_HOUR);
+	assert_null(t->c.sink_file);
+	assert_int_equal(t->c.sink_mode, 0640);
+	assert_false(t->c.has_sink_group);
+	assert_int_equal(t->c.sink_format, CONFIG_SINK_TOKEN);
+	assert_null(t->c.exec_on_change);
+	assert_int_equal(t->c.exec_on_change_timeout, 30 * USEC_PER_SEC);
+	assert_int_equal(t->e.n_warnings, 0);
 }
 
 /* ---- [Sink]: the token file, and the ExecOnChange= hook ---- */
