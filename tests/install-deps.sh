@@ -9,6 +9,7 @@ packages="
 	libcmocka-dev libssl-dev
 	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
 	git
+	debhelper dpkg-dev fakeroot lintian scdoc
 	systemd
 "
 
