@@ -15,9 +15,10 @@
  * as info, stderr as warnings), lines cut at HOOK_LINE_MAX bytes, at most
  * HOOK_OUTPUT_MAX bytes a run; and learns of the exit through a pidfd, then
  * reaps with waitpid(WNOHANG). A line of output that holds a piece of the
- * token the hook was given (any of its 16-byte pieces at a multiple of 16,
- * so every stretch of 31 bytes or more) is withheld: the hook's output goes
- * to the journal, the token never does.
+ * token the hook was given, or of the newer one queued for the next run
+ * (which the token file already holds), is withheld: any of their 16-byte
+ * pieces at a multiple of 16, so every stretch of 31 bytes or more. The
+ * hook's output goes to the journal; the token never does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -166,8 +167,11 @@ static void hook_log_line(struct hook_stream *s, bool cut)
 		goto wipe;
 	}
 	h->logged += len;
+	/* The queued token too: a hook may read the token file, which already holds it. */
 	if (hook_line_has_secret(line, len, h->scrub[0]) ||
-	    hook_line_has_secret(line, len, h->scrub[1])) {
+	    hook_line_has_secret(line, len, h->scrub[1]) ||
+	    hook_line_has_secret(line, len, h->pending.access_token) ||
+	    hook_line_has_secret(line, len, h->pending.md_access_token)) {
 		log_warnx("ExecOnChange[%d]: a line of output was withheld: it held the token",
 		    (int)h->pid);
 		goto wipe;
@@ -464,7 +468,7 @@ static void hook_start(struct hook *h, const struct token *t)
 {
 	char gen[64], exp[64], when[TIME_RFC3339_MAX];
 	char *envp[] = { (char *)HOOK_PATH, gen, exp, NULL };
-	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, spare = -1;
+	int in[2] = { -1, -1 }, out[2] = { -1, -1 }, err[2] = { -1, -1 }, spare = -1, pidfd_err;
 	bool ok = true;
 	pid_t pid;
 	int r;
@@ -509,6 +513,7 @@ static void hook_start(struct hook *h, const struct token *t)
 	    (unsigned long long)t->generation);
 
 	h->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	pidfd_err = h->pidfd < 0 ? errno : 0;
 	h->ev_exit = h->pidfd >= 0 ? event_new(h->base, h->pidfd, EV_READ, hook_exit_cb, h) : NULL;
 	h->ev_timer = evtimer_new(h->base, hook_timer_cb, h);
 	h->out.ev = event_new(h->base, h->out.fd, EV_READ | EV_PERSIST, hook_stream_cb, &h->out);
@@ -518,7 +523,7 @@ static void hook_start(struct hook *h, const struct token *t)
 	    event_add(h->err.ev, NULL) < 0) {
 		/* Without a way to learn of its exit, the run cannot go on: end it now. */
 		log_warnx("ExecOnChange[%d]: cannot watch the child (%s); killing it", (int)pid,
-		    h->pidfd < 0 ? strerror(errno) : "out of memory");
+		    strerror(pidfd_err != 0 ? pidfd_err : ENOMEM));
 		hook_signal(h, SIGKILL);
 		/* Only blocking wait of the loop, for a child just sent SIGKILL: not left a zombie. */
 		while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)

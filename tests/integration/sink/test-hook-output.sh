@@ -64,9 +64,38 @@ grep -q "ExecOnChange\[$p\]: more than 65536 bytes of output; the rest of this r
 ! grep -q "ExecOnChange\[$p\]: flood done" "$T/daemon.log" || fail "output past the cap was logged"
 ok "a flood of output: $n lines logged (64 KiB), then one message"
 
+# A hook that prints the token file, which a change during its run has already
+# rewritten with the newer (queued) token: withheld too.
+cat >"$T/reader.sh" <<'HOOK'
+#!/bin/bash
+cat >/dev/null
+[ -e "$1/reader.ran" ] && exit 0
+touch "$1/reader.ran"
+while [ ! -e "$1/go" ]; do sleep 0.1; done
+cat "$1/token"
+HOOK
+chmod +x "$T/reader.sh"
+write_config "[Token]" "MaxRenewalsPerHour=15" "[Sink]" "File=$T/token" "ExecOnChange=$T/reader.sh $T"
+reload
+renew_now
+g=$(status_field generation)
+wait_until 10 '[ -e "$T/reader.ran" ]' || fail "the reading hook did not start"
+renew_now
+wait_file_token "$T/token" 10
+touch "$T/go"
+wait_until 10 'grep -q "for generation $g succeeded" "$T/daemon.log"' || fail "the reading hook did not end"
+p=$(sed -n "s/.*ExecOnChange\[\([0-9]*\)\] started for generation $g\$/\1/p" "$T/daemon.log")
+assert_eq "$(grep -c "ExecOnChange\[$p\]: a line of output was withheld: it held the token" "$T/daemon.log")" 1 \
+	"lines withheld from a hook that printed the newer token"
+ok "a line with the newer, queued token is withheld too"
+
+write_config "[Token]" "MaxRenewalsPerHour=15" "[Sink]" "ExecOnChange=$T/flood.sh"
+reload
+wait_until 10 'grep -q "for generation $((g + 1)) succeeded" "$T/daemon.log"' || fail "the queued run did not end"
 mv "$T/flood.sh" "$T/gone.sh"
 renew_now
-wait_until 10 "grep -q 'cannot run ExecOnChange=$T/flood.sh for generation 3: No such file or directory' \"\$T/daemon.log\"" ||
+g=$(status_field generation)
+wait_until 10 "grep -q 'cannot run ExecOnChange=$T/flood.sh for generation $g: No such file or directory' \"\$T/daemon.log\"" ||
 	fail "a hook that cannot be run was not logged"
 assert_eq "$(status_field state)" valid "state after a hook that cannot be run"
 ok "a hook that cannot be run is logged, the broker unharmed"
