@@ -35,6 +35,7 @@
 #define SINK_TMP_TAG        ".tvtokend."
 #define SINK_TMP_RANDOM     6                       /* the XXXXXX of mkostemp */
 #define SINK_LOG_INTERVAL   (10 * USEC_PER_MIN)     /* the same failure, logged again after */
+#define SINK_STEP_GROUP     "set the group of"
 
 struct sink {
 	char *path;                     /* NULL: no token file */
@@ -75,16 +76,17 @@ static char *sink_tmp_prefix(const char *path)
 	return p;
 }
 
-/* What an operator can do about err, or "". */
-static const char *sink_hint(int err)
+/* What an operator can do about err in the step what, or "". */
+static const char *sink_hint(const char *what, int err)
 {
+	if (strcmp(what, SINK_STEP_GROUP) == 0)
+		return "; FileGroup= needs the daemon in that group (SupplementaryGroups=) and, "
+		    "under tvtokend.service, PrivateUsers=no and SystemCallFilter=@chown in a "
+		    "drop-in; a directory the daemon owns, with that group and the set-group-ID "
+		    "bit, gives the file its group without any of them";
 	if (err == EROFS || err == EACCES)
 		return "; under tvtokend.service only /run/tvtokend is writable: add the file's "
 		    "directory to ReadWritePaths= in a drop-in (systemctl edit tvtokend)";
-	if (err == EPERM)
-		return "; FileGroup= needs the daemon to be a member of that group "
-		    "(SupplementaryGroups=) and, under tvtokend.service, SystemCallFilter=@chown "
-		    "in a drop-in; a directory with the set-group-ID bit avoids both";
 	if (err == ENOENT)
 		return "; the directory must exist";
 	return "";
@@ -102,10 +104,10 @@ static void sink_failed(struct sink *s, const char *what, int err)
 	if (s->suppressed > 0)
 		log_warnx("cannot %s the token file %s: %s%s (%u more failures since the last "
 		    "message); retried at the next token change", what, s->path, strerror(err),
-		    sink_hint(err), s->suppressed);
+		    sink_hint(what, err), s->suppressed);
 	else
 		log_warnx("cannot %s the token file %s: %s%s; retried at the next token change",
-		    what, s->path, strerror(err), sink_hint(err));
+		    what, s->path, strerror(err), sink_hint(what, err));
 	s->failing = true;
 	s->last_err = err;
 	s->last_log = now;
@@ -177,7 +179,7 @@ static int sink_replace(struct sink *s, const char *text, size_t len, const char
 	}
 	r = 0;
 	if (s->has_group) {
-		*what = "set the group of";
+		*what = SINK_STEP_GROUP;
 		if (fstat(fd, &st) < 0)
 			r = -errno;
 		else if (st.st_gid != s->group && fchown(fd, (uid_t)-1, s->group) < 0)

@@ -45,6 +45,21 @@ if [ "$(id -u)" -eq 0 ]; then
 		fail "EACCES was not explained"
 	daemon_stop
 	ok "EACCES: the message names ReadWritePaths="
+
+	# A group the daemon is not in: EPERM from fchown, and what to do about it.
+	install -d -o nobody -m 0755 "$T/own"
+	write_config "[Sink]" "File=$T/own/token" "FileGroup=root"
+	chmod 0644 "$CONF"
+	setpriv --reuid=nobody --regid=nogroup --clear-groups \
+		"$TVTOKEND" --config "$CONF" --log=stderr >>"$T/daemon.log" 2>&1 &
+	DAEMON_PID=$!
+	PIDS+=("$DAEMON_PID")
+	wait_until 10 'grep -q "cannot set the group of the token file $T/own/token: Operation not permitted; FileGroup= needs the daemon in that group (SupplementaryGroups=) and, under tvtokend.service, PrivateUsers=no and SystemCallFilter=@chown in a drop-in" "$T/daemon.log"' ||
+		fail "EPERM on FileGroup= was not explained"
+	assert_eq "$(temp_files "$T/own/token")" "" "temporary files left after a failed chown"
+	[ ! -e "$T/own/token" ] || fail "a token file with the wrong group was written"
+	daemon_stop
+	ok "FileGroup= of a group the daemon is not in: EPERM explained, nothing left behind"
 else
 	echo "skipped the EACCES case: not root"
 fi
