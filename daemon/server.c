@@ -32,6 +32,7 @@
 
 #include "broker.h"
 #include "config.h"
+#include "io.tvtokend.Broker.varlink.h"
 #include "lifecycle.h"
 #include "log.h"
 #include "peer.h"
@@ -96,52 +97,8 @@ static const char server_service_description[] =
 	"# The method must be called with \"more\": true.\n"
 	"error ExpectedMore ()\n";
 
-/* CONTRACT §4, verbatim. */
-static const char server_broker_description[] =
-	"# One shared Tradovate access token for every local process.\n"
-	"interface io.tvtokend.Broker\n"
-	"\n"
-	"type Token (\n"
-	"  accessToken: string,\n"
-	"  mdAccessToken: ?string,\n"
-	"  # RFC 3339 UTC on this host's clock (corrected for the server's clock when the reply had a Date header)\n"
-	"  expirationTime: string,\n"
-	"  userId: ?int,\n"
-	"  name: ?string,\n"
-	"  # +1 every time the token held by the broker changes\n"
-	"  generation: int\n"
-	")\n"
-	"\n"
-	"# The current token. With wait=true and no valid token, the reply is held until there is one,\n"
-	"# or until the broker stops trying (credentials rejected, lockout), which ends it with NoToken.\n"
-	"# With \"more\": the current token, then one reply per change, until the client hangs up.\n"
-	"method GetToken(wait: ?bool) -> (token: Token)\n"
-	"\n"
-	"# The caller saw the token of this generation refused by Tradovate. If it is still current,\n"
-	"# the broker renews it now (once per generation however many callers report it, within the\n"
-	"# hourly ceiling) and replies with the new token; if it is older, replies at once with the current one.\n"
-	"method ReportRejected(generation: int) -> (token: Token)\n"
-	"\n"
-	"# For people and monitoring; never contains a token or a secret.\n"
-	"method GetStatus() -> (\n"
-	"  state: string,\n"
-	"  generation: int,\n"
-	"  expirationTime: ?string,\n"
-	"  nextRenewal: ?string,\n"
-	"  retryAt: ?string,\n"
-	"  lastError: ?string,\n"
-	"  accessTokenRequests: int,\n"
-	"  renewals: int,\n"
-	"  failures: int,\n"
-	"  renewalsLeftThisHour: int,\n"
-	"  failedRequestsLeftThisHour: int,\n"
-	"  clients: int,\n"
-	"  watchers: int,\n"
-	"  version: string\n"
-	")\n"
-	"\n"
-	"# There is no valid token now. retryAt: when the broker will next try, if it will.\n"
-	"error NoToken (state: string, reason: string, retryAt: ?string)\n";
+/* CONTRACT §4, verbatim: daemon/io.tvtokend.Broker.varlink, also installed. */
+static const char server_broker_description[] = IO_TVTOKEND_BROKER_VARLINK;
 
 /* What a client's current call is waiting for. */
 enum server_hold {

@@ -9,6 +9,8 @@ packages="
 	libcmocka-dev libssl-dev
 	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
 	python3-mypy bash-completion zsh scdoc groff-base man-db
+	git
+	debhelper dpkg-dev fakeroot lintian
 	systemd
 "
 
