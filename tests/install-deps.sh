@@ -10,7 +10,7 @@ packages="
 	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
 	python3-mypy bash-completion zsh scdoc groff-base man-db
 	git
-	debhelper dpkg-dev fakeroot lintian
+	debhelper dh-python dpkg-dev fakeroot lintian
 	systemd
 "
 

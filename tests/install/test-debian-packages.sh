@@ -28,7 +28,8 @@ copy_tree "$src" "$pkg/tvtokend-$version"
 for p in tvtokend libtvtoken0 libtvtoken-dev tvtokenctl; do
 	[ -s "$pkg/${p}_${version}_$arch.deb" ] || fail "no package $p"
 done
-ok "dpkg-buildpackage built tvtokend, libtvtoken0, libtvtoken-dev and tvtokenctl $version"
+[ -s "$pkg/python3-tvtoken_${version}_all.deb" ] || fail "no package python3-tvtoken"
+ok "dpkg-buildpackage built tvtokend, libtvtoken0, libtvtoken-dev, tvtokenctl and python3-tvtoken $version"
 
 rc=0
 bounded 600 lintian --fail-on error "$pkg/tvtokend_${version}_$arch.changes" >"$T/lintian.log" 2>&1 || rc=$?
@@ -42,6 +43,15 @@ mkdir -p "$R/etc"
 for p in tvtokend libtvtoken0 libtvtoken-dev tvtokenctl; do
 	dpkg-deb -x "$pkg/${p}_${version}_$arch.deb" "$R" || fail "cannot unpack $p"
 done
+dpkg-deb -x "$pkg/python3-tvtoken_${version}_all.deb" "$R" || fail "cannot unpack python3-tvtoken"
+for f in usr/share/man/man8/tvtokend.8.gz usr/share/man/man5/tvtokend.conf.5.gz \
+	usr/share/man/man1/tvtokenctl.1.gz usr/share/man/man3/libtvtoken.3.gz usr/share/man/man3/tvtoken_get.3.gz \
+	usr/share/bash-completion/completions/tvtokenctl usr/share/zsh/vendor-completions/_tvtokenctl \
+	usr/lib/python3/dist-packages/tvtoken.py; do
+	[ -s "$R/$f" ] || fail "no /$f in the packages"
+done
+PYTHONPATH=$R/usr/lib/python3/dist-packages /usr/bin/python3 -c 'import tvtoken' ||
+	fail "the packaged Python module does not import"
 assert_eq "$("$R/usr/sbin/tvtokend" --version)" "tvtokend $version" "the packaged tvtokend --version"
 assert_eq "$(LD_LIBRARY_PATH=$R/usr/lib/$ma "$R/usr/bin/tvtokenctl" --version)" "tvtokenctl $version" \
 	"the packaged tvtokenctl --version"
