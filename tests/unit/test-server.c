@@ -440,7 +440,7 @@ test_get_info_names_the_service_and_its_interfaces(void **state)
 	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
 	assert_string_equal(json_object_get_string(j_param(r, "product")), "tvtokend");
 	assert_string_equal(json_object_get_string(j_param(r, "version")), TVTOKEND_VERSION);
-	assert_string_equal(json_object_get_string(j_param(r, "url")), "https://varlink.org");
+	assert_string_equal(json_object_get_string(j_param(r, "url")), "https://github.com/tvtokend/tvtokend");
 	ifs = j_param(r, "interfaces");
 	assert_true(json_object_is_type(ifs, json_type_array));
 	assert_int_equal(json_object_array_length(ifs), 2);
