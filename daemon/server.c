@@ -623,7 +623,9 @@ server_client_over(struct server_client *c)
 	if (c->out.len < high)
 		return false;
 	server_client_flush(c);
-	if (c->dead || c->out.len < high)
+	if (c->dead)
+		return true;
+	if (c->out.len < high)
 		return false;
 	c->throttled = true;
 	return true;
@@ -776,6 +778,8 @@ server_client_hold(struct server_client *c, enum server_hold hold, bool more, ui
 {
 	struct server *s = c->server;
 
+	if (c->dead)
+		return;
 	if (server_client_watching(c))
 		s->n_watchers--;
 	c->hold = hold;
@@ -1203,6 +1207,13 @@ server_client_read_cb(evutil_socket_t fd, short what, void *arg)
 	size_t room = SERVER_INPUT_MAX - c->in.len, used;
 	ssize_t n;
 
+	if (room == 0) {
+		/* Full: only handling what is there makes room. */
+		server_client_want_read(c, false);
+		server_client_run(c);
+		server_client_settle(c);
+		return;
+	}
 	if (room > SERVER_READ_MAX)
 		room = SERVER_READ_MAX;
 	n = read(fd, s->rbuf, room);

@@ -22,8 +22,6 @@
  * back: replies carry tokens.
  */
 #include <errno.h>
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,15 +72,6 @@ varlink_frame(const char *buf, size_t len, size_t *msg_len)
 		return len > VARLINK_MESSAGE_MAX ? -EMSGSIZE : 0;
 	*msg_len = (size_t)(nul - buf);
 	return 1;
-}
-
-/* Whether s holds exactly the bytes of lit. */
-bool
-varlink_str_is(struct varlink_str s, const char *lit)
-{
-	size_t n = strlen(lit);
-
-	return s.len == n && memcmp(s.p, lit, n) == 0;
 }
 
 /* The length of the well-formed UTF-8 sequence at s (at most n bytes), 0 if there is none. */
@@ -681,9 +670,10 @@ varlink_buf_reserve(struct varlink_buf *b, size_t n)
 void
 varlink_buf_put(struct varlink_buf *b, const void *s, size_t n)
 {
-	if (n == 0 || varlink_buf_reserve(b, n) < 0)
+	if (b->cap - b->off - b->len < n && varlink_buf_reserve(b, n) < 0)
 		return;
-	memcpy(b->data + b->off + b->len, s, n);
+	if (n > 0)
+		memcpy(b->data + b->off + b->len, s, n);
 	b->len += n;
 }
 
@@ -802,10 +792,20 @@ varlink_begin(struct varlink_buf *b, const char *error)
 void
 varlink_key(struct varlink_buf *b, const char *key)
 {
+	size_t n = strlen(key);
+	char *d;
+
+	if (varlink_buf_reserve(b, n + 4) < 0)
+		return;
+	d = b->data + b->off + b->len;
 	if (b->comma)
-		varlink_put_lit(b, ",");
-	varlink_cstring(b, key);
-	varlink_put_lit(b, ":");
+		*d++ = ',';
+	*d++ = '"';
+	memcpy(d, key, n);
+	d += n;
+	*d++ = '"';
+	*d++ = ':';
+	b->len = (size_t)(d - (b->data + b->off));
 	b->comma = false;
 }
 
@@ -825,14 +825,20 @@ varlink_close(struct varlink_buf *b)
 	b->comma = true;
 }
 
-/* An integer value. */
+/* An integer value, in decimal. */
 void
 varlink_int(struct varlink_buf *b, int64_t v)
 {
-	char num[24];
-	int n = snprintf(num, sizeof(num), "%" PRId64, v);
+	char num[24], *p = num + sizeof(num);
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
-	varlink_buf_put(b, num, (size_t)n);
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		*--p = '-';
+	varlink_buf_put(b, p, (size_t)(num + sizeof(num) - p));
 	b->comma = true;
 }
 

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 struct json_object;
 
@@ -96,8 +97,14 @@ bool varlink_utf8_valid(const char *s, size_t len);
 /* Split "io.tvtokend.Broker.GetToken" into interface length and member at its last dot. -EINVAL if none. */
 int varlink_split_method(struct varlink_str qualified, size_t *iface_len, struct varlink_str *member);
 
-/* Whether s holds exactly the bytes of the NUL-terminated lit. */
-bool varlink_str_is(struct varlink_str s, const char *lit);
+/* Whether s holds exactly the bytes of the NUL-terminated lit (inline: strlen of a literal folds away). */
+static inline bool
+varlink_str_is(struct varlink_str s, const char *lit)
+{
+	size_t n = strlen(lit);
+
+	return s.len == n && memcmp(s.p, lit, n) == 0;
+}
 
 /*
  * A growing byte buffer for messages. Replies may hold a token: the bytes
@@ -131,6 +138,7 @@ void varlink_buf_free(struct varlink_buf *b);
  * varlink_end. error NULL: a reply; else an error reply of that name.
  */
 void varlink_begin(struct varlink_buf *b, const char *error);
+/* key: one of ours, plain ASCII that needs no escaping. */
 void varlink_key(struct varlink_buf *b, const char *key);
 void varlink_open(struct varlink_buf *b);
 void varlink_close(struct varlink_buf *b);
