@@ -14,7 +14,10 @@
  *
  * Calls on one connection are handled one at a time: while a call is held
  * (GetToken wait, a "more" stream, a ReportRejected waiting for the renewal)
- * later calls stay buffered, so replies always come in order.
+ * later calls stay buffered, so replies always come in order. A client that
+ * pipelines gets SERVER_TURN_MAX of replies per loop turn, then waits for
+ * the next turn, after every socket that is ready then: a flood of calls on
+ * some connections delays the others by one turn, not by the flood.
  *
  * Memory is bounded per client and in total (README "Limits"):
  *  - back-pressure: a client whose unread replies pass its share of
@@ -91,8 +94,10 @@
 #define SERVER_INPUT_MAX (2 * (VARLINK_MESSAGE_MAX + 1))
 /* Replies of calls that arrived together, gathered before they are written. */
 #define SERVER_CORK_MAX (16 * 1024)
+/* Replies one client gets per loop turn before the others have theirs (and new clients are accepted). */
+#define SERVER_TURN_MAX (16 * 1024)
 /* Connections taken per wake-up of the listening socket. */
-#define SERVER_ACCEPT_BATCH 64
+#define SERVER_ACCEPT_BATCH 256
 /* Log lines a peer can cause: this many per interval, then one line saying how many were not written. */
 #define SERVER_LOG_BURST 10
 #define SERVER_LOG_INTERVAL (10 * USEC_PER_SEC)
@@ -196,6 +201,7 @@ struct server_client {
 	struct varlink_buf in;          /* input not handled yet */
 	struct varlink_buf out;         /* output the socket has not taken yet */
 	size_t mem;                     /* in.cap + out.cap, as counted in server->mem */
+	uint64_t sent;                  /* bytes of replies, written or queued, ever */
 	uint64_t last_active;           /* server->ticks at connection or at its last call */
 	bool allowed;
 	bool privileged;                /* root or our own uid: no per-uid limit, never evicted */
@@ -250,11 +256,12 @@ struct server {
 	struct event *accept_ev;
 	struct event *accept_pause;     /* EMFILE/ENFILE: accept again after a second */
 	struct event *reap;             /* frees dropped clients on a later loop turn */
-	struct event *resume_ev;        /* handles calls left behind a held call that ended */
+	struct event *resume_ev;        /* next loop turn: calls left behind a held call, or for later */
 	struct event *enforce;          /* drops the largest clients when MaxPendingOutput= is passed */
 	struct server_clients clients;
 	struct server_clients dead;
 	struct server_clients resume;
+	unsigned n_resume;
 	unsigned n_clients;
 	unsigned n_watchers;
 	size_t mem;                     /* client buffers in all */
@@ -543,6 +550,7 @@ server_client_sendv(struct server_client *c, struct iovec *iov, int n)
 		return;
 	for (i = 0; i < n; i++)
 		total += iov[i].iov_len;
+	c->sent += total;
 	if (c->out.len == 0 && !c->cork) {
 		w = writev(c->fd, iov, n);
 		if (w >= 0 && (size_t)w == total)
@@ -789,17 +797,23 @@ server_client_hold(struct server_client *c, enum server_hold hold, bool more, ui
 		s->n_watchers++;
 }
 
-/* Handle the calls buffered behind a held call on a later loop turn. */
+/*
+ * Handle the client's buffered calls on the next loop turn, after what the
+ * socket layer has ready then (new clients first).
+ */
 static void
 server_client_schedule(struct server_client *c)
 {
+	static const struct timeval now = { 0, 0 };
 	struct server *s = c->server;
 
 	if (c->dead || c->resume_queued)
 		return;
 	TAILQ_INSERT_TAIL(&s->resume, c, resume_entry);
 	c->resume_queued = true;
-	event_active(s->resume_ev, EV_TIMEOUT, 0);
+	s->n_resume++;
+	if (!evtimer_pending(s->resume_ev, NULL))
+		evtimer_add(s->resume_ev, &now);
 }
 
 /* A held call ended: pick up the calls queued behind it on a later loop turn. */
@@ -1109,14 +1123,22 @@ server_client_ready(struct server_client *c)
 	return !c->dead && !c->closing && c->hold == SERVER_HOLD_NONE && !server_client_over(c);
 }
 
-/* Handle the complete calls at the start of buf while the client may go on; the bytes used. */
+/*
+ * Handle the complete calls at the start of buf while the client may go on,
+ * for one turn's worth of replies (the rest on the next turn); the bytes used.
+ */
 static size_t
 server_client_handle(struct server_client *c, const char *buf, size_t len)
 {
+	uint64_t start = c->sent;
 	size_t off = 0, mlen, next;
 	int r;
 
 	while (off < len && server_client_ready(c)) {
+		if (c->sent - start >= SERVER_TURN_MAX) {
+			server_client_schedule(c);
+			break;
+		}
 		r = varlink_frame(buf + off, len - off, &mlen);
 		if (r == 0)
 			break;
@@ -1186,6 +1208,11 @@ server_client_settle(struct server_client *c)
 	if (c->throttled) {
 		server_client_want_read(c, false);
 		server_client_want_write(c);
+		return;
+	}
+	if (c->resume_queued) {
+		/* Calls wait for the next turn: read more once they are handled. */
+		server_client_want_read(c, false);
 		return;
 	}
 	if (c->eof) {
@@ -1269,18 +1296,18 @@ server_client_write_cb(evutil_socket_t fd, short what, void *arg)
 	server_client_settle(c);
 }
 
-/* Handle calls left buffered behind held calls that have ended. */
+/* Handle the calls of clients scheduled for this turn (those scheduled meanwhile wait for the next). */
 static void
 server_resume_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	struct server_clients batch = TAILQ_HEAD_INITIALIZER(batch);
 	struct server_client *c;
+	unsigned n = s->n_resume;
 
-	TAILQ_CONCAT(&batch, &s->resume, resume_entry);
-	while ((c = TAILQ_FIRST(&batch)) != NULL) {
-		TAILQ_REMOVE(&batch, c, resume_entry);
+	while (n-- > 0 && (c = TAILQ_FIRST(&s->resume)) != NULL) {
+		TAILQ_REMOVE(&s->resume, c, resume_entry);
 		c->resume_queued = false;
+		s->n_resume--;
 		server_client_run(c);
 		server_client_settle(c);
 	}
@@ -1308,6 +1335,7 @@ server_client_drop(struct server_client *c)
 	if (c->resume_queued) {
 		TAILQ_REMOVE(&s->resume, c, resume_entry);
 		c->resume_queued = false;
+		s->n_resume--;
 	}
 	s->mem -= c->mem;
 	c->mem = 0;
@@ -1343,30 +1371,62 @@ server_reap_cb(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Order clients by the memory they hold, most first. */
+static int
+server_cmp_mem(const void *a, const void *b)
+{
+	const struct server_client *x = *(struct server_client *const *)a;
+	const struct server_client *y = *(struct server_client *const *)b;
+
+	return (x->mem < y->mem) - (x->mem > y->mem);
+}
+
+/* Drop one client for holding too much of MaxPendingOutput=, saying so (rate-limited). */
+static void
+server_drop_for_memory(struct server *s, struct server_client *c)
+{
+	if (server_ratelimit_pass(&s->rl_dropped))
+		log_warnx("client pid %d uid %u (%s) holds %zu KiB of unread replies and calls; "
+			  "all clients hold more than MaxPendingOutput=%zuK: dropped",
+			  (int)c->peer.pid, (unsigned)c->peer.uid, peer_comm(&c->peer),
+			  c->mem / 1024, s->max_pending / 1024);
+	server_client_drop(c);
+}
+
 /*
  * MaxPendingOutput= is passed: drop the clients holding the most until it
  * is not, never one within its fair share (MaxPendingOutput= / clients).
+ * One pass and a sort, however many go.
  */
 static void
 server_enforce_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct server *s = arg;
-	struct server_client *c, *worst;
+	struct server_client *c, *worst = NULL, **over;
+	size_t fair, n = 0, i;
 
-	while (s->mem > s->max_pending && s->n_clients > 0) {
-		worst = NULL;
+	if (s->mem <= s->max_pending || s->n_clients == 0)
+		return;
+	fair = s->max_pending / s->n_clients;
+	over = calloc(s->n_clients, sizeof(*over));
+	if (over == NULL) {
+		/* No memory to sort: the largest one, and again on the next turn. */
 		TAILQ_FOREACH(c, &s->clients, entry)
 			if (worst == NULL || c->mem > worst->mem)
 				worst = c;
-		if (worst == NULL || worst->mem <= s->max_pending / s->n_clients)
-			break;
-		if (server_ratelimit_pass(&s->rl_dropped))
-			log_warnx("client pid %d uid %u (%s) holds %zu KiB of unread replies and calls; "
-				  "all clients hold more than MaxPendingOutput=%zuK: dropped",
-				  (int)worst->peer.pid, (unsigned)worst->peer.uid, peer_comm(&worst->peer),
-				  worst->mem / 1024, s->max_pending / 1024);
-		server_client_drop(worst);
+		if (worst != NULL && worst->mem > fair) {
+			server_drop_for_memory(s, worst);
+			event_active(s->enforce, EV_TIMEOUT, 0);
+		}
+		return;
 	}
+	TAILQ_FOREACH(c, &s->clients, entry)
+		if (c->mem > fair && n < s->n_clients)
+			over[n++] = c;
+	qsort(over, n, sizeof(*over), server_cmp_mem);
+	for (i = 0; i < n && s->mem > s->max_pending; i++)
+		server_drop_for_memory(s, over[i]);
+	free(over);
 }
 
 /* Whether a peer passes the current Allow* lists (its groups read only when a group list asks). */
@@ -1825,7 +1885,7 @@ server_new(struct event_base *base, const struct config *cfg, struct broker *b,
 	s->accept_ev = event_new(base, s->fd, EV_READ | EV_PERSIST, server_accept_cb, s);
 	s->accept_pause = evtimer_new(base, server_accept_resume_cb, s);
 	s->reap = event_new(base, -1, 0, server_reap_cb, s);
-	s->resume_ev = event_new(base, -1, 0, server_resume_cb, s);
+	s->resume_ev = evtimer_new(base, server_resume_cb, s);
 	s->enforce = event_new(base, -1, 0, server_enforce_cb, s);
 	if (s->accept_ev == NULL || s->accept_pause == NULL || s->reap == NULL ||
 	    s->resume_ev == NULL || s->enforce == NULL) {

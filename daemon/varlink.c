@@ -646,10 +646,12 @@ varlink_buf_reserve(struct varlink_buf *b, size_t n)
 		b->oom = true;
 		return -ENOMEM;
 	}
+	/* Half as much again (amortised appends), at least what is asked, in 64-byte steps. */
 	want = b->len + n;
-	cap = b->cap > 0 ? b->cap : 256;
-	while (cap < want)
-		cap *= 2;
+	cap = b->cap + b->cap / 2;
+	if (cap < want)
+		cap = want;
+	cap = (cap + 63) & ~(size_t)63;
 	d = malloc(cap);
 	if (d == NULL) {
 		b->oom = true;

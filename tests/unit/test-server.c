@@ -2198,7 +2198,7 @@ test_a_client_that_never_reads_is_not_read_either_and_others_are_served(void **s
 	start();
 	hog = tc_connect();
 	other = tc_connect();
-	calls = batch(3000, false, &len);
+	calls = batch(8000, false, &len);
 	for (rounds = 0; rounds < 400 && stalled < 3 && off < len; rounds++) {
 		size_t before = off;
 
