@@ -313,6 +313,7 @@ struct server_method {
 
 static void server_client_drop(struct server_client *c);
 static void server_client_run(struct server_client *c);
+static int server_adopt_fd(int fd);
 static void server_client_settle(struct server_client *c);
 
 /* ---- rate-limited log lines ---- */
@@ -1076,6 +1077,23 @@ server_client_deny(struct server_client *c)
 		server_client_drop(c);
 }
 
+/*
+ * The client sent what cannot be read: nothing more is read or handled;
+ * replies to its earlier calls still go out, then the connection closes.
+ */
+static void
+server_client_close(struct server_client *c)
+{
+	if (c->dead)
+		return;
+	c->closing = true;
+	c->cork = false;
+	server_client_want_read(c, false);
+	server_client_flush(c);
+	if (!c->dead && c->out.len == 0)
+		server_client_drop(c);
+}
+
 /* Handle one message. */
 static void
 server_client_call(struct server_client *c, const char *msg, size_t len)
@@ -1086,13 +1104,16 @@ server_client_call(struct server_client *c, const char *msg, size_t len)
 
 	c->last_active = ++s->ticks;
 	r = varlink_parse_call(s->parser, msg, len, &call);
-	if (r == -EBADMSG || r == -EMSGSIZE || r == -ENOMEM) {
-		if (r == -ENOMEM)
-			log_warnx("out of memory parsing a call; client dropped");
-		else
-			server_client_debug(c, "not a JSON object, client dropped");
+	if (r == -ENOMEM) {
+		log_warnx("out of memory parsing a call; client dropped");
 		varlink_call_clear(&call);
 		server_client_drop(c);
+		return;
+	}
+	if (r == -EBADMSG || r == -EMSGSIZE) {
+		server_client_debug(c, "not a JSON object, connection closed");
+		varlink_call_clear(&call);
+		server_client_close(c);
 		return;
 	}
 	if (!c->allowed) {
@@ -1104,12 +1125,9 @@ server_client_call(struct server_client *c, const char *msg, size_t len)
 		server_client_invalid(c, call.bad);
 	} else if (r == -ELOOP) {
 		/* Too deep to read: say which member, then close like any message we cannot read. */
-		server_client_debug(c, "message nested too deep, client dropped after the error");
+		server_client_debug(c, "message nested too deep, connection closed after the error");
 		server_client_invalid(c, call.bad);
-		if (!c->dead) {
-			c->closing = true;
-			server_client_want_read(c, false);
-		}
+		server_client_close(c);
 	} else {
 		server_dispatch(c, &call);
 	}
@@ -1143,8 +1161,8 @@ server_client_handle(struct server_client *c, const char *buf, size_t len)
 		if (r == 0)
 			break;
 		if (r < 0) {
-			server_client_debug(c, "message over 64 KiB, client dropped");
-			server_client_drop(c);
+			server_client_debug(c, "message over 64 KiB, connection closed");
+			server_client_close(c);
 			return len;
 		}
 		next = off + mlen + 1;
@@ -1554,6 +1572,20 @@ server_admit(struct server *s, int fd)
 		return;
 	}
 	server_client_new(s, fd, &p);
+}
+
+/* Serve a socket that is already connected, as if it had just been accepted. */
+int
+server_add_client(struct server *s, int fd)
+{
+	int r = server_adopt_fd(fd);
+
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	server_admit(s, fd);
+	return 0;
 }
 
 /* The listening socket is readable: accept what waits. */

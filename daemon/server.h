@@ -32,6 +32,13 @@ struct server;
 int server_new(struct event_base *base, const struct config *cfg, struct broker *b,
 	       int listen_fd, struct server **out);
 
+/*
+ * Serve a socket that is already connected (non-blocking and close-on-exec
+ * from now on, ours to close), within the same limits as an accepted one:
+ * for tests and the fuzz target. 0 or -errno.
+ */
+int server_add_client(struct server *s, int fd);
+
 /* New config after a reload: Allow*, MaxClients=, MaxClientsPerUser=, MaxPendingOutput= (the socket itself stays). */
 void server_reload(struct server *s, const struct config *cfg);
 

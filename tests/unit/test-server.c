@@ -2580,6 +2580,55 @@ test_client_denied_lines_are_rate_limited_with_a_summary(void **state)
 	free(log);
 }
 
+static void
+test_replies_before_a_message_that_is_not_json_still_arrive(void **state)
+{
+	static const char calls[] =
+		"{\"method\":\"org.varlink.service.GetInfo\"}\0"
+		"{\"method\":\"io.tvtokend.Broker.GetStatus\"}\0"
+		"not json\0"
+		"{\"method\":\"org.varlink.service.GetInfo\"}";
+	struct tc *c;
+	struct json_object *r;
+
+	start();
+	c = tc_connect();
+	tc_send_raw(c, calls, sizeof(calls));
+	r = tc_reply(c);
+	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
+	json_object_put(r);
+	r = tc_reply(c);
+	assert_non_null(j_param(r, "state"));
+	json_object_put(r);
+	/* Nothing for the message that is not JSON, nor after it. */
+	assert_true(tc_closed(c, TIMEOUT_MS));
+	tc_close(c);
+}
+
+static void
+test_a_connected_socket_handed_over_is_served_like_an_accepted_one(void **state)
+{
+	struct json_object *r;
+	struct tc c = { .fd = -1 };
+	int sv[2];
+
+	fake_set_token(3, "tok-3", false);
+	start();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(server_add_client(srv, sv[0]), 0);
+	assert_true(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	assert_int_equal(server_clients(srv), 1);
+	c.fd = sv[1];
+	assert_int_equal(fcntl(c.fd, F_SETFL, O_NONBLOCK), 0);
+	tc_send(&c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(&c);
+	assert_token_reply(r, 3, "tok-3");
+	json_object_put(r);
+	close(sv[1]);
+	pump(20);
+	assert_int_equal(server_clients(srv), 0);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -2659,6 +2708,8 @@ main(void)
 		T(test_a_full_table_makes_room_for_root_by_closing_the_longest_idle_connection_of_another_user),
 		T(test_a_full_table_of_busy_connections_closes_roots_new_one),
 		T(test_client_denied_lines_are_rate_limited_with_a_summary),
+		T(test_replies_before_a_message_that_is_not_json_still_arrive),
+		T(test_a_connected_socket_handed_over_is_served_like_an_accepted_one),
 	};
 
 	log_init(LOG_TARGET_STDERR, getenv("TEST_DEBUG") != NULL);
