@@ -274,7 +274,8 @@ struct server {
 	struct varlink_buf info;        /* the replies that never change */
 	struct varlink_buf desc_service;
 	struct varlink_buf desc_broker;
-	struct varlink_buf token;       /* {"parameters":{"token":{...}} of token_generation, or empty */
+	struct varlink_buf token;       /* the GetToken reply of token_generation, then its streaming form */
+	size_t token_plain;             /* bytes of the first */
 	uint64_t token_generation;
 	usec_t token_expiration;
 	struct server_time times[3];    /* GetStatus: expirationTime, nextRenewal, retryAt */
@@ -553,7 +554,7 @@ server_client_sendv(struct server_client *c, struct iovec *iov, int n)
 		total += iov[i].iov_len;
 	c->sent += total;
 	if (c->out.len == 0 && !c->cork) {
-		w = writev(c->fd, iov, n);
+		w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
 		if (w >= 0 && (size_t)w == total)
 			return;
 		if (w < 0) {
@@ -711,15 +712,20 @@ static void
 server_token_forget(struct server *s)
 {
 	varlink_buf_free(&s->token);
+	s->token_plain = 0;
 	s->token_generation = 0;
 	s->token_expiration = 0;
 }
 
-/* The reply for t up to its closing braces, made once per token. 0 or -ENOMEM. */
+/*
+ * The replies for t, made once per token: the plain one, then the same with
+ * "continues" for streams, each one write away. 0 or -ENOMEM.
+ */
 static int
 server_token_serialise(struct server *s, const struct token *t)
 {
 	struct varlink_buf *b = &s->token;
+	size_t body;
 
 	if (b->len > 0 && s->token_generation == t->generation && s->token_expiration == t->expiration)
 		return 0;
@@ -745,6 +751,13 @@ server_token_serialise(struct server *s, const struct token *t)
 	varlink_key(b, "generation");
 	varlink_int(b, (int64_t)t->generation);
 	varlink_close(b);
+	body = b->len;
+	if (varlink_buf_reserve(b, body + sizeof(VARLINK_TAIL) + sizeof(VARLINK_TAIL_CONTINUES)) == 0) {
+		varlink_buf_put(b, VARLINK_TAIL, sizeof(VARLINK_TAIL));
+		s->token_plain = b->len;
+		varlink_buf_put(b, b->data + b->off, body);
+		varlink_buf_put(b, VARLINK_TAIL_CONTINUES, sizeof(VARLINK_TAIL_CONTINUES));
+	}
 	if (b->oom) {
 		server_token_forget(s);
 		return -ENOMEM;
@@ -754,12 +767,12 @@ server_token_serialise(struct server *s, const struct token *t)
 	return 0;
 }
 
-/* Reply {token: t}, with "continues" inside a stream: the serialised token and a tail. */
+/* Reply {token: t}, with "continues" inside a stream: one of the serialised replies. */
 static void
 server_client_token(struct server_client *c, const char *method, const struct token *t, bool continues)
 {
 	struct server *s = c->server;
-	struct iovec iov[2];
+	const char *start;
 
 	if (server_token_serialise(s, t) < 0) {
 		log_warnx("out of memory building a token reply; client dropped");
@@ -767,11 +780,11 @@ server_client_token(struct server_client *c, const char *method, const struct to
 		return;
 	}
 	server_client_debug(c, "%s: token generation %" PRIu64, method, t->generation);
-	iov[0].iov_base = s->token.data + s->token.off;
-	iov[0].iov_len = s->token.len;
-	iov[1].iov_base = (void *)(continues ? VARLINK_TAIL_CONTINUES : VARLINK_TAIL);
-	iov[1].iov_len = continues ? sizeof(VARLINK_TAIL_CONTINUES) : sizeof(VARLINK_TAIL);
-	server_client_sendv(c, iov, 2);
+	start = s->token.data + s->token.off;
+	if (continues)
+		server_client_send(c, start + s->token_plain, s->token.len - s->token_plain);
+	else
+		server_client_send(c, start, s->token_plain);
 }
 
 /* Whether the client has an open "more" stream (one still waiting for its first token included). */
