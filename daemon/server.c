@@ -96,6 +96,8 @@
 #define SERVER_CORK_MAX (16 * 1024)
 /* Replies one client gets per loop turn before the others have theirs (and new clients are accepted). */
 #define SERVER_TURN_MAX (16 * 1024)
+/* ... and calls it may make (oneway calls have no reply to count). */
+#define SERVER_TURN_CALLS 256
 /* Connections taken per wake-up of the listening socket. */
 #define SERVER_ACCEPT_BATCH 256
 /* Log lines a peer can cause: this many per interval, then one line saying how many were not written. */
@@ -1163,10 +1165,11 @@ server_client_handle(struct server_client *c, const char *buf, size_t len)
 {
 	uint64_t start = c->sent;
 	size_t off = 0, mlen, next;
+	unsigned calls = 0;
 	int r;
 
 	while (off < len && server_client_ready(c)) {
-		if (c->sent - start >= SERVER_TURN_MAX) {
+		if (c->sent - start >= SERVER_TURN_MAX || calls++ == SERVER_TURN_CALLS) {
 			server_client_schedule(c);
 			break;
 		}

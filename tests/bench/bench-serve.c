@@ -149,6 +149,7 @@ struct bench_serial_case {
 struct bench_fanout {
 	double first_ms;                /* from the trigger to the first watcher notified */
 	double last_ms;                 /* ... to the last */
+	double server_cpu_ms;           /* the server's CPU time from the trigger to the last (< 0: unknown) */
 	long rss_before_kib;            /* the server's VmRSS with the watchers, before and after */
 	long rss_after_kib;
 };
@@ -1482,7 +1483,7 @@ bench_fanout(const struct bench_target *t, bool broker, unsigned n, struct bench
 {
 	struct bench_conn *cs, *ctl = NULL;
 	struct epoll_event ev;
-	uint64_t t0, first, last;
+	uint64_t t0, first, last, cpu0 = 0, cpu1 = 0;
 	char report[128];
 	int64_t generation = -1;
 	size_t i, len;
@@ -1532,6 +1533,7 @@ bench_fanout(const struct bench_target *t, bool broker, unsigned n, struct bench
 			r = -EPROTO;
 	}
 	if (r == 0) {
+		res->server_cpu_ms = bench_cpu_ns(t->pid, &cpu0) < 0 ? -1 : 0;
 		t0 = bench_now_ns();
 		if (broker) {
 			snprintf(report, sizeof(report), "{\"method\":\"io.tvtokend.Broker.ReportRejected\","
@@ -1545,6 +1547,8 @@ bench_fanout(const struct bench_target *t, bool broker, unsigned n, struct bench
 		if (r == 0) {
 			res->first_ms = (double)(first - t0) / 1e6;
 			res->last_ms = (double)(last - t0) / 1e6;
+			if (res->server_cpu_ms == 0 && bench_cpu_ns(t->pid, &cpu1) == 0)
+				res->server_cpu_ms = (double)(cpu1 - cpu0) / 1e6;
 		}
 	}
 	if (r == 0)
@@ -1716,8 +1720,9 @@ bench_print_rep(unsigned n, const struct bench_rep *r, unsigned watchers)
 	       r->fresh[0].calls_per_s, r->fresh[1].calls_per_s,
 	       100 * r->fresh[0].calls_per_s / r->fresh[1].calls_per_s,
 	       r->fresh[0].server_cpu_us, r->fresh[1].server_cpu_us);
-	printf("| %u watchers: trigger to last notified, ms | %.1f | %.1f | %.2fx | | |\n", watchers,
-	       r->fan[0].last_ms, r->fan[1].last_ms, r->fan[0].last_ms / r->fan[1].last_ms);
+	printf("| %u watchers: trigger to last notified, ms | %.1f | %.1f | %.2fx | %.2f | %.2f |\n", watchers,
+	       r->fan[0].last_ms, r->fan[1].last_ms, r->fan[0].last_ms / r->fan[1].last_ms,
+	       r->fan[0].server_cpu_ms * 1000 / watchers, r->fan[1].server_cpu_ms * 1000 / watchers);
 	printf("| %u watchers: trigger to first notified, ms | %.2f | %.2f | | | |\n", watchers,
 	       r->fan[0].first_ms, r->fan[1].first_ms);
 	printf("| %u watchers: first to last notified, ms | %.1f | %.1f | %.2fx | | |\n", watchers,

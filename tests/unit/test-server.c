@@ -2629,6 +2629,42 @@ test_a_connected_socket_handed_over_is_served_like_an_accepted_one(void **state)
 	assert_int_equal(server_clients(srv), 0);
 }
 
+static void
+test_calls_beyond_one_turn_are_handled_on_the_next(void **state)
+{
+	static const char oneway[] = "{\"method\":\"io.tvtokend.Broker.GetStatus\",\"oneway\":true}";
+	static const char last[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
+	struct tc *c, *other;
+	struct json_object *r;
+	size_t i, n = 1000, len = 0;
+	char *calls = malloc(n * sizeof(oneway) + sizeof(last));
+
+	assert_non_null(calls);
+	for (i = 0; i < n; i++) {
+		memcpy(calls + len, oneway, sizeof(oneway));
+		len += sizeof(oneway);
+	}
+	memcpy(calls + len, last, sizeof(last));
+	len += sizeof(last);
+	start();
+	c = tc_connect();
+	other = tc_connect();
+	assert_true(tc_send_raw_try(c, calls, len));
+	free(calls);
+	/* Someone else is served meanwhile... */
+	tc_send(other, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(other);
+	assert_null(j_error(r));
+	json_object_put(r);
+	/* ...and the 1,001st call, after 1,000 without a reply, gets the one reply. */
+	r = tc_reply(c);
+	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
+	json_object_put(r);
+	tc_assert_quiet(c);
+	tc_close(c);
+	tc_close(other);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -2710,6 +2746,7 @@ main(void)
 		T(test_client_denied_lines_are_rate_limited_with_a_summary),
 		T(test_replies_before_a_message_that_is_not_json_still_arrive),
 		T(test_a_connected_socket_handed_over_is_served_like_an_accepted_one),
+		T(test_calls_beyond_one_turn_are_handled_on_the_next),
 	};
 
 	log_init(LOG_TARGET_STDERR, getenv("TEST_DEBUG") != NULL);
