@@ -318,6 +318,7 @@ static void server_client_drop(struct server_client *c);
 static void server_client_run(struct server_client *c);
 static int server_adopt_fd(int fd);
 static void server_client_settle(struct server_client *c);
+static void server_client_read_cb(evutil_socket_t fd, short what, void *arg);
 
 /* ---- rate-limited log lines ---- */
 
@@ -1519,6 +1520,11 @@ server_client_new(struct server *s, int fd, const struct peer *p)
 	s->n_clients++;
 	server_client_want_read(c, true);
 	server_client_debug(c, "connected%s", c->allowed ? "" : ", not allowed");
+	/*
+	 * A client usually sends its call right after connecting: read it now,
+	 * not a loop turn later behind every other ready socket.
+	 */
+	server_client_read_cb(fd, EV_READ, c);
 }
 
 /*

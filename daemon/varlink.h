@@ -48,12 +48,12 @@ struct varlink_param {
 
 struct varlink_call {
 	struct varlink_str method;       /* "io.tvtokend.Broker.GetToken"; may hold a NUL */
-	struct varlink_param params[VARLINK_PARAMS_MAX];
 	size_t n_params;
 	bool more;
 	bool oneway;
 	struct varlink_str bad;          /* -EINVAL, -ELOOP: the member InvalidParameter names */
 	struct json_object *obj;         /* what the strings point into, when json-c parsed them */
+	struct varlink_param params[VARLINK_PARAMS_MAX];   /* the first n_params are set */
 };
 
 /* A reused parser: one json_tokener for every message. */

@@ -96,4 +96,7 @@ done
 echo report >&"${FLOOD[1]}"
 read -r -t 600 line <&"${FLOOD[0]}"
 echo "flood clients: $line"
-echo "warnings: $(grep -c 'MaxPendingOutput' "$T/daemon.log") about dropped clients, then: $(grep 'dropped clients: suppressed' "$T/daemon.log" | head -n 1 | sed 's/^tvtokend: warning: //')"
+# The journal's share: rate-limited lines, then one summary when the interval ends.
+sleep 11
+echo "log: $(grep -c 'MaxPendingOutput' "$T/daemon.log") lines about dropped clients, then" \
+	"\"$(grep -m1 'dropped clients: suppressed' "$T/daemon.log" | sed 's/^tvtokend: warning: //')\""

@@ -2479,6 +2479,7 @@ test_max_clients_per_user_closes_a_users_connections_beyond_it(void **state)
 	/* Root is not counted against any limit of its own. */
 	for (i = 0; i < 4; i++)
 		root[i] = tc_connect();
+	pump(50);
 	for (i = 0; i < 4; i++) {
 		tc_send(root[i], "{\"method\":\"io.tvtokend.Broker.GetStatus\"}");
 		r = tc_reply(root[i]);
