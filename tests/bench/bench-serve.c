@@ -12,11 +12,13 @@
  * the same client code against both:
  *   1. GetToken latency on one connection, the client and both servers
  *      pinned to one CPU (the two servers in alternating blocks);
- *   2. calls/s with 64 and with 512 connections, each in a closed loop;
- *   3. calls/s of connect + GetToken + close;
+ *   2. calls/s with 64 and with 512 connections, each in a closed loop
+ *      (the two servers in 5 alternating rounds);
+ *   3. calls/s of connect + GetToken + close (alternating blocks);
  *   4. 10,000 watchers ("more" streams): from a renewal (ReportRejected;
- *      for the echo: a broadcast request) to the last watcher notified;
- *      tvtokend's VmRSS with the watchers before and after the renewal;
+ *      for the echo: a broadcast request) to the last watcher notified,
+ *      the median of 3 such fan-outs; tvtokend's VmRSS with the watchers
+ *      before the first renewal and after the last;
  *   and tvtokend's VmRSS and RssAnon when idle.
  * Each row is printed as a ratio against the echo, with the issue's
  * target beside it, and the serving process's CPU time per call.
@@ -66,8 +68,9 @@
 /* How long the daemon and the mock get to start, and to stop. */
 #define BENCH_START_TIMEOUT_MS 10000
 #define BENCH_STOP_TIMEOUT_MS 5000
-/* Watchers of the fan-out case (--watchers). */
+/* Watchers of the fan-out case (--watchers), and the fan-outs measured per repetition (a renewal each). */
 #define BENCH_WATCHERS 10000
+#define BENCH_FANOUT_ROUNDS 3
 /* A measured reply checked fully with json-c once in this many (all get a quick check). */
 #define BENCH_FULL_CHECK_EVERY 1000
 /* The account mock-tradovate knows by default (tests/mock/README.md). */
@@ -1300,53 +1303,69 @@ bench_conns_close(struct bench_conn *cs, size_t n)
 		bench_conn_close(&cs[i]);
 }
 
-/* Case 4: GetToken in a closed loop on nconn connections at once. */
-static int
-bench_concurrent(const char *sock, pid_t server, const char *name, unsigned nconn,
-		 unsigned threads, unsigned warmup, unsigned calls, struct bench_result *res)
+/* Split nconn connections over the workers. */
+static void
+bench_workers_assign(struct bench_worker *ws, unsigned nw, struct bench_conn *cs, unsigned nconn)
 {
-	struct bench_meter m;
-	struct bench_worker *ws;
-	struct bench_conn *cs;
-	uint64_t *lat;
-	unsigned i, nw, per, extra;
+	unsigned i, per = nconn / nw, extra = nconn % nw;
 	size_t first = 0;
-	int r;
 
-	nw = threads < nconn ? threads : nconn;
-	cs = calloc(nconn, sizeof(*cs));
-	ws = calloc(nw, sizeof(*ws));
-	lat = calloc((size_t)nconn * calls, sizeof(*lat));
-	if (cs == NULL || ws == NULL || lat == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = bench_conns_open(sock, cs, nconn);
-	if (r < 0)
-		goto close;
-	per = nconn / nw;
-	extra = nconn % nw;
 	for (i = 0; i < nw; i++) {
 		ws[i].conns = cs + first;
 		ws[i].n = per + (i < extra ? 1 : 0);
 		ws[i].first = first;
 		first += ws[i].n;
 	}
-	r = bench_pass(ws, nw, warmup, NULL);
-	if (r < 0)
-		goto close;
-	bench_meter_init(&m, server);
-	bench_meter_resume(&m);
-	r = bench_pass(ws, nw, calls, lat);
-	bench_meter_pause(&m);
-	if (r == 0)
-		bench_meter_result(&m, name, lat, (size_t)nconn * calls, res);
-close:
-	bench_conns_close(cs, nconn);
-out:
-	free(cs);
-	free(ws);
-	free(lat);
+}
+
+/*
+ * Case 2: GetToken in a closed loop on nconn connections to each server,
+ * the two servers in alternating rounds so that other load on the machine
+ * weighs on both alike.
+ */
+static int
+bench_concurrent(const struct bench_target *targets, unsigned nconn, unsigned threads,
+		 unsigned warmup, unsigned calls, unsigned rounds, struct bench_result *res)
+{
+	struct bench_meter m[2];
+	struct bench_worker *ws[2] = { NULL, NULL };
+	struct bench_conn *cs[2] = { NULL, NULL };
+	uint64_t *lat[2] = { NULL, NULL };
+	unsigned nw = threads < nconn ? threads : nconn, per = calls / rounds, k;
+	size_t i, slice = (size_t)nconn * per;
+	int r = 0;
+
+	for (i = 0; i < 2 && r == 0; i++) {
+		cs[i] = calloc(nconn, sizeof(*cs[i]));
+		ws[i] = calloc(nw, sizeof(*ws[i]));
+		lat[i] = calloc(slice * rounds, sizeof(*lat[i]));
+		if (cs[i] == NULL || ws[i] == NULL || lat[i] == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		r = bench_conns_open(targets[i].sock, cs[i], nconn);
+		if (r == 0) {
+			bench_workers_assign(ws[i], nw, cs[i], nconn);
+			r = bench_pass(ws[i], nw, warmup, NULL);
+		}
+		bench_meter_init(&m[i], targets[i].pid);
+	}
+	for (k = 0; k < rounds && r == 0; k++) {
+		for (i = 0; i < 2 && r == 0; i++) {
+			bench_meter_resume(&m[i]);
+			r = bench_pass(ws[i], nw, per, lat[i] + k * slice);
+			bench_meter_pause(&m[i]);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (r == 0)
+			bench_meter_result(&m[i], targets[i].name, lat[i], slice * rounds, &res[i]);
+		if (cs[i] != NULL)
+			bench_conns_close(cs[i], nconn);
+		free(cs[i]);
+		free(ws[i]);
+		free(lat[i]);
+	}
 	return r;
 }
 
@@ -1471,57 +1490,39 @@ bench_generation(const char *msg)
 	return g != NULL ? strtoll(g + 13, NULL, 10) : -1;
 }
 
-/*
- * n watchers on t. For tvtokend each makes a "more" call and gets the
- * current token; the trigger is a ReportRejected of that generation, which
- * makes it renew (the mock answers at once) and feed every watcher. For
- * the echo the trigger is a broadcast request. Times are taken from the
- * trigger to the first and the last watcher holding its whole message.
- */
+/* Order doubles. */
 static int
-bench_fanout(const struct bench_target *t, bool broker, unsigned n, struct bench_fanout *res)
+bench_cmp_double(const void *a, const void *b)
 {
-	struct bench_conn *cs, *ctl = NULL;
-	struct epoll_event ev;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n doubles (sorted in place). */
+static double
+bench_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Trigger one fan-out on ctl and wait for every watcher; times from the trigger in ms. */
+static int
+bench_fanout_once(const struct bench_target *t, bool broker, struct bench_conn *ctl, int ep,
+		  struct bench_conn *cs, unsigned n, double *first_ms, double *last_ms, double *cpu_ms)
+{
 	uint64_t t0, first, last, cpu0 = 0, cpu1 = 0;
-	char report[128];
 	int64_t generation = -1;
-	size_t i, len;
-	int ep, r;
+	char report[128], *cur = NULL;
+	bool cpu_known;
+	size_t i, len = 0;
+	int r = 0;
 
-	cs = calloc(n, sizeof(*cs));
-	ep = epoll_create1(EPOLL_CLOEXEC);
-	if (cs == NULL || ep < 0) {
-		free(cs);
-		if (ep >= 0)
-			close(ep);
-		return -ENOMEM;
-	}
-	r = bench_conns_open(t->sock, cs, n);
-	for (i = 0; i < n && r == 0; i++) {
-		ev.events = EPOLLIN;
-		ev.data.ptr = &cs[i];
-		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0)
-			r = -errno;
-		else if (broker)
-			r = bench_conn_send(&cs[i], bench_msg_watch, sizeof(bench_msg_watch));
-	}
-	if (r == 0 && broker) {
-		/* Every watcher holds the current token first. */
-		r = bench_collect(ep, n, &first, &last);
-		for (i = 0; i < n; i++)
-			cs[i].done = 0;
-	}
-	if (r == 0)
-		r = bench_status_kib(t->pid, "VmRSS", &res->rss_before_kib);
-	ctl = calloc(1, sizeof(*ctl));
-	if (r == 0 && ctl == NULL)
-		r = -ENOMEM;
-	if (r == 0)
-		r = bench_conn_open(t->sock, ctl);
-	if (r == 0 && broker) {
-		char *cur = NULL;
-
+	for (i = 0; i < n; i++)
+		cs[i].done = 0;
+	if (broker) {
+		/* ReportRejected of the current generation: the broker renews it and feeds everyone. */
 		r = bench_call_raw(t->sock, bench_msg_token, sizeof(bench_msg_token), &cur, &len);
 		if (r == 0)
 			generation = bench_generation(cur);
@@ -1531,32 +1532,104 @@ bench_fanout(const struct bench_target *t, bool broker, unsigned n, struct bench
 		}
 		if (r == 0 && generation <= 0)
 			r = -EPROTO;
+		if (r < 0)
+			return r;
+		snprintf(report, sizeof(report), "{\"method\":\"io.tvtokend.Broker.ReportRejected\","
+			 "\"parameters\":{\"generation\":%" PRId64 "}}", generation);
 	}
-	if (r == 0) {
-		res->server_cpu_ms = bench_cpu_ns(t->pid, &cpu0) < 0 ? -1 : 0;
-		t0 = bench_now_ns();
-		if (broker) {
-			snprintf(report, sizeof(report), "{\"method\":\"io.tvtokend.Broker.ReportRejected\","
-				 "\"parameters\":{\"generation\":%" PRId64 "}}", generation);
-			r = bench_conn_send(ctl, report, strlen(report) + 1);
-		} else {
-			r = bench_conn_send(ctl, bench_msg_broadcast, sizeof(bench_msg_broadcast));
-		}
-		if (r == 0)
-			r = bench_collect(ep, n, &first, &last);
-		if (r == 0) {
-			res->first_ms = (double)(first - t0) / 1e6;
-			res->last_ms = (double)(last - t0) / 1e6;
-			if (res->server_cpu_ms == 0 && bench_cpu_ns(t->pid, &cpu1) == 0)
-				res->server_cpu_ms = (double)(cpu1 - cpu0) / 1e6;
-		}
-	}
+	cpu_known = bench_cpu_ns(t->pid, &cpu0) == 0;
+	t0 = bench_now_ns();
+	if (broker)
+		r = bench_conn_send(ctl, report, strlen(report) + 1);
+	else
+		r = bench_conn_send(ctl, bench_msg_broadcast, sizeof(bench_msg_broadcast));
 	if (r == 0)
+		r = bench_collect(ep, n, &first, &last);
+	if (r < 0)
+		return r;
+	*first_ms = (double)(first - t0) / 1e6;
+	*last_ms = (double)(last - t0) / 1e6;
+	*cpu_ms = cpu_known && bench_cpu_ns(t->pid, &cpu1) == 0 ? (double)(cpu1 - cpu0) / 1e6 : -1;
+	if (broker) {
+		/* The reporter's own reply: the new token. */
+		struct pollfd p = { .fd = ctl->fd, .events = POLLIN };
+
+		while (memchr(ctl->buf, '\0', ctl->len) == NULL) {
+			if (poll(&p, 1, BENCH_IO_TIMEOUT_MS) <= 0)
+				return -ETIMEDOUT;
+			r = bench_conn_recv(ctl);
+			if (r < 0 && r != -EAGAIN)
+				return r;
+		}
+		len = strlen(ctl->buf);
+		if (!bench_reply_quick(ctl->buf, len, BENCH_TOKEN))
+			return -EPROTO;
+		bench_conn_consume(ctl, len);
+	}
+	return 0;
+}
+
+/*
+ * n watchers on t, fed rounds times. For tvtokend each makes a "more" call
+ * and gets the current token; a round's trigger is a ReportRejected of the
+ * current generation, which makes the broker renew (the mock answers at
+ * once) and feed every watcher. For the echo the trigger is a broadcast
+ * request. Times run from the trigger to the first and the last watcher
+ * holding its whole message; the medians of the rounds are kept. VmRSS is
+ * read before the first round and after the last.
+ */
+static int
+bench_fanout(const struct bench_target *t, bool broker, unsigned n, unsigned rounds,
+	     struct bench_fanout *res)
+{
+	struct bench_conn *cs, *ctl = NULL;
+	struct epoll_event ev;
+	double first[8], last[8], cpu[8];
+	uint64_t f, l;
+	size_t i;
+	unsigned k;
+	int ep, r;
+
+	if (rounds > 8)
+		rounds = 8;
+	cs = calloc(n, sizeof(*cs));
+	ctl = calloc(1, sizeof(*ctl));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (cs == NULL || ctl == NULL || ep < 0) {
+		free(cs);
+		free(ctl);
+		if (ep >= 0)
+			close(ep);
+		return -ENOMEM;
+	}
+	ctl->fd = -1;
+	r = bench_conns_open(t->sock, cs, n);
+	for (i = 0; i < n && r == 0; i++) {
+		ev.events = EPOLLIN;
+		ev.data.ptr = &cs[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0)
+			r = -errno;
+		else if (broker)
+			r = bench_conn_send(&cs[i], bench_msg_watch, sizeof(bench_msg_watch));
+	}
+	/* Every watcher holds the current token first. */
+	if (r == 0 && broker)
+		r = bench_collect(ep, n, &f, &l);
+	if (r == 0)
+		r = bench_status_kib(t->pid, "VmRSS", &res->rss_before_kib);
+	if (r == 0)
+		r = bench_conn_open(t->sock, ctl);
+	for (k = 0; k < rounds && r == 0; k++)
+		r = bench_fanout_once(t, broker, ctl, ep, cs, n, &first[k], &last[k], &cpu[k]);
+	if (r == 0) {
+		res->first_ms = bench_median(first, rounds);
+		res->last_ms = bench_median(last, rounds);
+		res->server_cpu_ms = bench_median(cpu, rounds);
 		r = bench_status_kib(t->pid, "VmRSS", &res->rss_after_kib);
+	}
 	if (r < 0)
 		bench_err("%s: fan-out to %u watchers: %s", t->name, n, strerror(-r));
-	if (ctl != NULL)
-		bench_conn_close(ctl);
+	bench_conn_close(ctl);
 	free(ctl);
 	close(ep);
 	bench_conns_close(cs, n);
@@ -1896,17 +1969,14 @@ static int
 bench_rep(const struct bench_opts *o, const struct bench_target *targets, struct bench_rep *rep)
 {
 	const unsigned d = o->divisor;
-	size_t i;
 	int r;
 
 	bench_loadavg(rep->load_before, sizeof(rep->load_before));
 	r = bench_serial(targets, o->cpu, 5000 / d, 50000 / d, 1000, rep->serial);
-	for (i = 0; i < 2 && r == 0; i++)
-		r = bench_concurrent(targets[i].sock, targets[i].pid, targets[i].name, 64, o->threads,
-				     50 / d, 1000 / d, &rep->c64[i]);
-	for (i = 0; i < 2 && r == 0; i++)
-		r = bench_concurrent(targets[i].sock, targets[i].pid, targets[i].name, 512, o->threads,
-				     10 / d, 200 / d, &rep->c512[i]);
+	if (r == 0)
+		r = bench_concurrent(targets, 64, o->threads, 50 / d, 1000 / d, 5, rep->c64);
+	if (r == 0)
+		r = bench_concurrent(targets, 512, o->threads, 10 / d, 200 / d, 5, rep->c512);
 	if (r == 0)
 		r = bench_wait_quiet(targets[0].sock);
 	if (r == 0)
@@ -1914,11 +1984,11 @@ bench_rep(const struct bench_opts *o, const struct bench_target *targets, struct
 	if (r == 0)
 		r = bench_wait_quiet(targets[0].sock);
 	if (r == 0)
-		r = bench_fanout(&targets[0], true, o->watchers, &rep->fan[0]);
+		r = bench_fanout(&targets[0], true, o->watchers, BENCH_FANOUT_ROUNDS, &rep->fan[0]);
 	if (r == 0)
 		r = bench_wait_quiet(targets[0].sock);
 	if (r == 0)
-		r = bench_fanout(&targets[1], false, o->watchers, &rep->fan[1]);
+		r = bench_fanout(&targets[1], false, o->watchers, BENCH_FANOUT_ROUNDS, &rep->fan[1]);
 	bench_loadavg(rep->load_after, sizeof(rep->load_after));
 	return r;
 }
