@@ -1817,7 +1817,10 @@ bench_print_ratios(const char *label, const char *target, const struct bench_rep
 	printf("| %s | ", label);
 	for (i = 0; i < n; i++)
 		printf(percent ? "%s%.0f %%" : "%s%.2fx", i > 0 ? " / " : "", ratio(&reps[i]) * (percent ? 100 : 1));
-	printf(" | %s |\n", target);
+	if (target[0] != '\0')
+		printf(" | %s |\n", target);
+	else
+		printf(" |\n");
 }
 
 static double bench_r_p50(const struct bench_rep *r) { return r->serial[0].median_us / r->serial[1].median_us; }
@@ -1825,6 +1828,11 @@ static double bench_r_c64(const struct bench_rep *r) { return r->c64[0].calls_pe
 static double bench_r_c512(const struct bench_rep *r) { return r->c512[0].calls_per_s / r->c512[1].calls_per_s; }
 static double bench_r_fresh(const struct bench_rep *r) { return r->fresh[0].calls_per_s / r->fresh[1].calls_per_s; }
 static double bench_r_fan(const struct bench_rep *r) { return r->fan[0].last_ms / r->fan[1].last_ms; }
+static double bench_c_serial(const struct bench_rep *r) { return r->serial[0].server_cpu_us / r->serial[1].server_cpu_us; }
+static double bench_c_c64(const struct bench_rep *r) { return r->c64[0].server_cpu_us / r->c64[1].server_cpu_us; }
+static double bench_c_c512(const struct bench_rep *r) { return r->c512[0].server_cpu_us / r->c512[1].server_cpu_us; }
+static double bench_c_fresh(const struct bench_rep *r) { return r->fresh[0].server_cpu_us / r->fresh[1].server_cpu_us; }
+static double bench_c_fan(const struct bench_rep *r) { return r->fan[0].server_cpu_ms / r->fan[1].server_cpu_ms; }
 
 /* The summary: every row of issue 7's table, as ratios against the echo, each repetition. */
 static void
@@ -1851,6 +1859,15 @@ bench_print_summary(const struct bench_rep *reps, unsigned n, unsigned watchers,
 	printf(" | <= 30 MiB, no jump at a fan-out |\n");
 	printf("| anonymous memory idle (RssAnon) | %.2f MiB (VmRSS %.1f MiB) | <= 2 MiB |\n\n",
 	       anon_idle / 1024.0, rss_idle / 1024.0);
+	printf("the servers' CPU time per call (per watcher in the fan-out), tvtokend / echo: "
+	       "steadier than wall time on a busy machine\n");
+	printf("| what | tvtokend / echo |\n| --- | --- |\n");
+	bench_print_ratios("one connection, one CPU", "", reps, n, bench_c_serial, false);
+	bench_print_ratios("64 clients", "", reps, n, bench_c_c64, false);
+	bench_print_ratios("512 clients", "", reps, n, bench_c_c512, false);
+	bench_print_ratios("connect + GetToken + close", "", reps, n, bench_c_fresh, false);
+	bench_print_ratios("fan-out", "", reps, n, bench_c_fan, false);
+	printf("\n");
 	fflush(stdout);
 }
 
