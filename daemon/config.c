@@ -47,6 +47,8 @@
 #define CONFIG_SECRET_MAX       4096            /* bytes in a secret file */
 #define CONFIG_IDS_MAX          1024            /* entries in AllowUsers/AllowGroups */
 #define CONFIG_MAX_CLIENTS_CAP  65536
+#define CONFIG_PENDING_MIN      (64ULL * 1024)          /* MaxPendingOutput= range */
+#define CONFIG_PENDING_MAX      (1ULL << 40)
 #define CONFIG_ERROR_LEN        512             /* bytes in one error line */
 #define CONFIG_ECHO_MAX         64              /* bytes of a value quoted in an error */
 #define CONFIG_PWBUF_MAX        (1024 * 1024)   /* getpwnam_r/getgrnam_r buffer cap */
@@ -122,6 +124,7 @@ static config_parse_fn config_parse_file_mode;
 static config_parse_fn config_parse_file_group;
 static config_parse_fn config_parse_sink_format;
 static config_parse_fn config_parse_exec;
+static config_parse_fn config_parse_size;
 
 #define KEY(sec, name, fn, field, mn, mx, fl) \
 	{ sec, name, fn, offsetof(struct config, field), mn, mx, fl }
@@ -132,7 +135,7 @@ enum {
 	KEY_RENEW_BEFORE, KEY_RETRY_MIN, KEY_RETRY_MAX, KEY_LOCKOUT, KEY_MAX_RENEWALS,
 	KEY_MAX_FAILED, KEY_STATE_FILE,
 	KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_GROUP, KEY_ALLOW_USERS, KEY_ALLOW_GROUPS,
-	KEY_MAX_CLIENTS,
+	KEY_MAX_CLIENTS, KEY_MAX_CLIENTS_PER_USER, KEY_MAX_PENDING_OUTPUT,
 	KEY_SINK_FILE, KEY_SINK_MODE, KEY_SINK_GROUP, KEY_SINK_FORMAT, KEY_EXEC_ON_CHANGE,
 	KEY_EXEC_TIMEOUT, KEY_TOKEN_EXEC_ON_CHANGE, KEY_TOKEN_EXEC_TIMEOUT,
 	KEY_COUNT
@@ -174,6 +177,10 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    0, 0, CONFIG_KEY_EMPTY_OK),
 	[KEY_MAX_CLIENTS] = KEY("Server", "MaxClients", config_parse_unsigned, max_clients,
 	    1, CONFIG_MAX_CLIENTS_CAP, 0),
+	[KEY_MAX_CLIENTS_PER_USER] = KEY("Server", "MaxClientsPerUser", config_parse_unsigned,
+	    max_clients_per_user, 1, CONFIG_MAX_CLIENTS_CAP, 0),
+	[KEY_MAX_PENDING_OUTPUT] = KEY("Server", "MaxPendingOutput", config_parse_size,
+	    max_pending_output, CONFIG_PENDING_MIN, CONFIG_PENDING_MAX, 0),
 	[KEY_SINK_FILE] = KEY("Sink", "File", config_parse_path, sink_file, 0, 0, CONFIG_KEY_EMPTY_OK),
 	[KEY_SINK_MODE] = KEY("Sink", "FileMode", config_parse_file_mode, sink_mode, 0, 0777, 0),
 	[KEY_SINK_GROUP] = KEY("Sink", "FileGroup", config_parse_file_group, sink_group,
@@ -634,6 +641,52 @@ static int config_parse_unsigned(struct config_loader *l, const struct config_ke
 	if (r < 0)
 		return r;
 	*(unsigned *)config_field(l, k) = (unsigned)x;
+	return 0;
+}
+
+/*
+ * A byte size: a decimal number with an optional K, M, G or T (powers of
+ * 1024, as systemd's sizes), within the key's range.
+ */
+static int config_parse_size(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	static const char suffixes[] = "KMGT";
+	char e[CONFIG_ECHO_MAX + 4], num[32];
+	unsigned long long x;
+	const char *u;
+	size_t n = 0;
+	int r, shift = 0;
+
+	while (config_is_digit(v[n]))
+		n++;
+	u = config_lstrip((char *)v + n);
+	if (*u != '\0') {
+		const char *at = strchr(suffixes, *u);
+
+		if (at == NULL || u[1] != '\0')
+			n = 0;
+		else
+			shift = 10 * (int)(at - suffixes + 1);
+	}
+	r = -EINVAL;
+	if (n > 0 && n < sizeof(num)) {
+		memcpy(num, v, n);
+		num[n] = '\0';
+		r = config_parse_decimal(num, k->max >> shift, &x);
+		if (r == 0 && (x << shift) < k->min)
+			r = -ERANGE;
+	}
+	if (r == -EINVAL)
+		config_error(l, l->file, l->line, k->name,
+		    "invalid size \"%s\"; expected bytes, or a number with K, M, G or T",
+		    config_echo(v, e));
+	else if (r < 0)
+		config_error(l, l->file, l->line, k->name, "\"%s\" is out of range %luK-%luG",
+		    config_echo(v, e), k->min >> 10, k->max >> 30);
+	if (r < 0)
+		return r;
+	*(uint64_t *)config_field(l, k) = (uint64_t)x << shift;
 	return 0;
 }
 
@@ -1551,6 +1604,8 @@ static int config_defaults(struct config *c, const char *path)
 		.sink_mode = 0640,
 		.sink_format = CONFIG_SINK_TOKEN,
 		.exec_on_change_timeout = 30 * USEC_PER_SEC,
+		.max_clients_per_user = 1024,
+		.max_pending_output = 64ULL * 1024 * 1024,
 	};
 	c->path = strdup(path);
 	c->base_url = strdup(CONFIG_URL_DEMO);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "timeutil.h"
@@ -58,6 +59,8 @@ struct config {
 	gid_t *allow_groups;
 	size_t n_allow_groups;
 	unsigned max_clients;
+	unsigned max_clients_per_user;  /* connections of one uid other than root and ours */
+	uint64_t max_pending_output;    /* bytes all clients may hold in unread replies and unhandled calls */
 
 	/* [Sink] */
 	char *sink_file;            /* NULL: no token file */

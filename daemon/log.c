@@ -107,6 +107,12 @@ enum log_target log_init(enum log_target want, bool debug)
 	return log_target;
 }
 
+/* Whether debug lines are written. */
+bool log_debugging(void)
+{
+	return log_debug_enabled;
+}
+
 static const char *priority_prefix(int prio)
 {
 	switch (prio) {

@@ -1419,6 +1419,65 @@ static void max_clients_takes_1_to_65536(void **state)
 	    BASE_LINES + 2);
 }
 
+static void max_clients_per_user_defaults_to_1024_and_takes_1_to_65536(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	assert_loaded(t, load_server_key(t, "MaxClients", "16"));
+	assert_int_equal(t->c.max_clients_per_user, 1024);
+	assert_loaded(t, load_server_key(t, "MaxClientsPerUser", "1"));
+	assert_int_equal(t->c.max_clients_per_user, 1);
+	assert_loaded(t, load_server_key(t, "MaxClientsPerUser", "65536"));
+	assert_int_equal(t->c.max_clients_per_user, 65536);
+	r = load_server_key(t, "MaxClientsPerUser", "0");
+	assert_only_error(t, r, "%s:%d: MaxClientsPerUser: \"0\" is out of range 1-65536", t->conf,
+	    BASE_LINES + 2);
+}
+
+static void max_pending_output_takes_bytes_or_k_m_g_t(void **state)
+{
+	static const struct {
+		const char *v;
+		uint64_t bytes;
+	} good[] = {
+		{ "65536", 65536 }, { "64K", 65536 }, { "64M", 64ULL << 20 }, { "2G", 2ULL << 30 },
+		{ "1T", 1ULL << 40 }, { "100 M", 100ULL << 20 },
+	};
+	struct t *t = *state;
+	size_t i;
+
+	assert_loaded(t, load_server_key(t, "MaxClients", "16"));
+	assert_int_equal(t->c.max_pending_output, 64ULL << 20);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_loaded(t, load_server_key(t, "MaxPendingOutput", good[i].v));
+		assert_int_equal(t->c.max_pending_output, good[i].bytes);
+	}
+}
+
+static void max_pending_output_refuses_what_is_no_size_or_out_of_range(void **state)
+{
+	static const char *const bad[] = { "abc", "64MB", "1.5M", "-1", "M", "64k", "64M x" };
+	struct t *t = *state;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = load_server_key(t, "MaxPendingOutput", bad[i]);
+		assert_only_error(t, r, "%s:%d: MaxPendingOutput: invalid size \"%s\"; expected bytes, "
+		    "or a number with K, M, G or T", t->conf, BASE_LINES + 2, bad[i]);
+	}
+	r = load_server_key(t, "MaxPendingOutput", "63K");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"63K\" is out of range 64K-1024G", t->conf,
+	    BASE_LINES + 2);
+	r = load_server_key(t, "MaxPendingOutput", "1025G");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"1025G\" is out of range 64K-1024G", t->conf,
+	    BASE_LINES + 2);
+	r = load_server_key(t, "MaxPendingOutput", "99999999999999999999999");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"99999999999999999999999\" is out of range "
+	    "64K-1024G", t->conf, BASE_LINES + 2);
+}
+
 /* ---- secrets ---- */
 
 static void secrets_are_read_with_the_trailing_newline_stripped(void **state)
@@ -1892,6 +1951,8 @@ static void shipped_example_uncommented_shows_valid_defaults(void **state)
 	assert_string_equal(t->c.socket, CONFIG_DEFAULT_SOCKET);
 	assert_int_equal(t->c.socket_mode, 0660);
 	assert_int_equal(t->c.max_clients, 4096);
+	assert_int_equal(t->c.max_clients_per_user, 1024);
+	assert_int_equal(t->c.max_pending_output, 64ULL << 20);
 	assert_int_equal(t->c.lockout, USEC_PER_HOUR);
 	assert_null(t->c.sink_file);
 	assert_int_equal(t->c.sink_mode, 0640);
@@ -2343,6 +2404,9 @@ int main(void)
 		T(allow_groups_unknown_name_is_rejected),
 		T(allow_users_later_assignment_replaces_the_list),
 		T(max_clients_takes_1_to_65536),
+		T(max_clients_per_user_defaults_to_1024_and_takes_1_to_65536),
+		T(max_pending_output_takes_bytes_or_k_m_g_t),
+		T(max_pending_output_refuses_what_is_no_size_or_out_of_range),
 
 		T(secrets_are_read_with_the_trailing_newline_stripped),
 		T(secret_trailing_crlf_is_stripped),
