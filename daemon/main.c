@@ -113,6 +113,9 @@ static void on_broker_change(enum broker_change what, void *arg)
 	case BROKER_GAVE_UP:
 		server_gave_up(d->server);
 		break;
+	case BROKER_REPORTS_RELEASED:
+		server_reports_release(d->server);
+		break;
 	}
 }
 

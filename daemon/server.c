@@ -1304,6 +1304,27 @@ server_gave_up(struct server *s)
 	}
 }
 
+/*
+ * No new token is coming soon (a hold, a ceiling, a retry past expiry):
+ * waiting reports get the still-valid token, unchanged, or NoToken.
+ */
+void
+server_reports_release(struct server *s)
+{
+	struct server_client *c, *next;
+	const struct token *t = broker_token(s->broker);
+
+	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
+		if (c->hold != SERVER_HOLD_REPORT)
+			continue;
+		if (t != NULL)
+			server_client_token(c, "ReportRejected", t, false);
+		else
+			server_client_no_token(c);
+		server_client_release(c);
+	}
+}
+
 /* Open connections, the caller of GetStatus included. */
 unsigned
 server_clients(const struct server *s)

@@ -109,3 +109,39 @@ token_inherit(struct token *renewed, const struct token *old)
 	}
 	return 0;
 }
+
+/* One b64token character (RFC 6750 section 2.1), "=" aside. */
+static bool
+token_char_valid(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* Whether s (len bytes) is a b64token no longer than TOKEN_MAX_LEN. */
+bool
+token_text_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (s == NULL || len == 0 || len > TOKEN_MAX_LEN)
+		return false;
+	while (i < len && token_char_valid((unsigned char)s[i]))
+		i++;
+	if (i == 0)
+		return false;
+	while (i < len && s[i] == '=')
+		i++;
+	return i == len;
+}
+
+/* Whether a held token's strings can go back to Tradovate and to clients as they are. */
+bool
+token_valid(const struct token *t)
+{
+	if (t->access_token == NULL ||
+	    !token_text_valid(t->access_token, strlen(t->access_token)))
+		return false;
+	return t->md_access_token == NULL ||
+	    token_text_valid(t->md_access_token, strlen(t->md_access_token));
+}
