@@ -81,8 +81,9 @@ reply_secrets_add(struct reply_secrets *sec, const char *secret)
 /*
  * Copy the server's text src (len bytes, raw: before anything is cut or
  * recoded) into dst (size n): withheld whole when it may quote a secret,
- * else cut to REPLY_MAX_SERVER_TEXT bytes with anything but printable
- * ASCII replaced by '?'.
+ * or when the part that would be kept ends with a secret's start (a quote
+ * that the cut would cut off), else cut to REPLY_MAX_SERVER_TEXT bytes with
+ * anything but printable ASCII replaced by '?'.
  */
 static void
 reply_server_text(char *dst, size_t n, const char *src, size_t len,
@@ -90,14 +91,15 @@ reply_server_text(char *dst, size_t n, const char *src, size_t len,
 {
 	size_t i, max = n - 1;
 
+	if (max > REPLY_MAX_SERVER_TEXT)
+		max = REPLY_MAX_SERVER_TEXT;
 	for (i = 0; i < sec->n; i++) {
-		if (reply_text_quotes(src, len, sec->s[i])) {
+		if (reply_text_quotes(src, len, sec->s[i]) ||
+		    (len > max && reply_text_quotes(src, max, sec->s[i]))) {
 			snprintf(dst, n, "%s", REPLY_WITHHELD);
 			return;
 		}
 	}
-	if (max > REPLY_MAX_SERVER_TEXT)
-		max = REPLY_MAX_SERVER_TEXT;
 	for (i = 0; i < max && i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 

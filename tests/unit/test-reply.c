@@ -877,6 +877,24 @@ transport_error_quoting_a_secret_is_withheld(void **state)
 }
 
 static void
+text_our_cut_would_end_in_a_secrets_start_is_withheld(void **state)
+{
+	char body[512];
+	struct reply r;
+
+	/* "Zq9" stands at bytes 93..95, cut off at 96 from the rest: withheld as a cut-off quote. */
+	snprintf(body, sizeof(body), "{\"errorText\":\"%093dZq9 is not the start of anything\"}", 0);
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, body, PASSWORD);
+	assert_non_null(strstr(r.error, "withheld"));
+	reply_clear(&r);
+	/* Elsewhere, three bytes of it are not a quote. */
+	snprintf(body, sizeof(body), "{\"errorText\":\"%050dZq9 is not the start of anything\"}", 0);
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, body, PASSWORD);
+	assert_null(strstr(r.error, "withheld"));
+	reply_clear(&r);
+}
+
+static void
 text_without_a_secret_is_kept(void **state)
 {
 	struct reply r = classify_scrubbed(REPLY_KIND_REQUEST, 200, BAD_PASSWORD_BODY, "demo-password");
@@ -1291,6 +1309,7 @@ main(void)
 		cmocka_unit_test(cut_off_quotes_are_withheld),
 		cmocka_unit_test(tokens_and_tickets_quoted_are_withheld),
 		cmocka_unit_test(transport_error_quoting_a_secret_is_withheld),
+		cmocka_unit_test(text_our_cut_would_end_in_a_secrets_start_is_withheld),
 		cmocka_unit_test(text_without_a_secret_is_kept),
 		cmocka_unit_test(quote_detection_rules),
 		cmocka_unit_test(tokens_that_are_not_b64token_make_the_reply_malformed),
