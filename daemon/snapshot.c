@@ -353,7 +353,8 @@ static int get_token(struct json_object *o, int64_t version, struct lc_snapshot 
 		return -EBADMSG;
 	s->token.has_user_id = r == 0;
 	s->token.user_id = r == 0 ? uid : 0;
-	if (get_int_opt(o, "tokenGeneration", 1, (int64_t)s->generation, &tgen) < 0 ||
+	/* A token has a generation, 1 or more, and none beyond the counter's. */
+	if (get_int_opt(o, "tokenGeneration", 1, (int64_t)s->generation, &tgen) < 0 || tgen < 1 ||
 	    (uint64_t)tgen > s->generation)
 		return -EBADMSG;
 	s->token.expiration = (usec_t)exp;
