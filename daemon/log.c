@@ -122,7 +122,7 @@ static const char *priority_prefix(int prio)
 }
 
 /* Write one message at prio; errnum >= 0 appends its text. */
-static void log_vmsg(int prio, int errnum, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0))) log_vmsg(int prio, int errnum, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int n;
