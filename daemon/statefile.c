@@ -172,6 +172,23 @@ static bool is_temp_name(const char *entry, const char *base)
 	return true;
 }
 
+/* Whether a file (st) in dfd is empty or starts like a state file: what a killed write leaves. */
+static bool looks_like_state(int dfd, const char *name, const struct stat *st)
+{
+	char c = 0;
+	int fd;
+
+	if (st->st_size == 0)
+		return true;
+	fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return false;
+	if (read(fd, &c, 1) != 1)
+		c = 0;
+	close(fd);
+	return c == '{';
+}
+
 /* Remove the temp files a write killed half-way left beside path. */
 int statefile_remove_stale(const char *path)
 {
@@ -200,7 +217,7 @@ int statefile_remove_stale(const char *path)
 			continue;
 		/* Only our own regular files: never follow a link planted here. */
 		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode) ||
-		    st.st_uid != geteuid())
+		    st.st_uid != geteuid() || !looks_like_state(dfd, de->d_name, &st))
 			continue;
 		if (unlinkat(dfd, de->d_name, 0) == 0)
 			n++;

@@ -18,8 +18,9 @@ int statefile_read(const char *path, const char *base_url, const char *name, str
 int statefile_write(const char *path, const char *base_url, const char *name, const struct lc_snapshot *s);
 
 /*
- * Remove temp files ("PATH.XXXXXX", regular, ours) that a write killed
- * half-way left behind: they may hold a token. Returns how many, or -errno.
+ * Remove temp files that a write killed half-way left behind: they may hold
+ * a token. A temp file is "PATH." and six letters or digits, a regular file
+ * of ours, empty or starting with '{'. Returns how many, or -errno.
  */
 int statefile_remove_stale(const char *path);
 

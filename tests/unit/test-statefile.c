@@ -309,16 +309,17 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
 static void test_stale_temp_files_are_removed_and_nothing_else(void **state)
 {
 	struct fixture *f = *state;
-	static const char *const stale[] = { "token.json.Ab3xZ9", "token.json.000000" };
+	static const char *const stale[] = { "token.json.Ab3xZ9", "token.json.000000", "token.json.empty0" };
 	static const char *const kept[] = {
 		"token.json", "token.json.bak", "token.json.Ab3xZ9x", "token.json.Ab3-Z9", "other.json.Ab3xZ9",
+		"token.json.backup",    /* the right name, but not JSON: not ours */
 	};
 	char p[256], target[256];
 	size_t i;
 
 	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", f->dir, stale[i]);
-		write_text(p, "{\"accessToken\":\"tok-left-behind\"");
+		write_text(p, i == 2 ? "" : "{\"accessToken\":\"tok-left-behind\"");
 	}
 	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", f->dir, kept[i]);
@@ -330,7 +331,7 @@ static void test_stale_temp_files_are_removed_and_nothing_else(void **state)
 	snprintf(p, sizeof(p), "%s/token.json.LiNk00", f->dir);
 	assert_int_equal(symlink(target, p), 0);
 
-	assert_int_equal(statefile_remove_stale(f->path), 2);
+	assert_int_equal(statefile_remove_stale(f->path), 3);
 	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
 		snprintf(p, sizeof(p), "%s/%s", f->dir, stale[i]);
 		assert_int_equal(access(p, F_OK), -1);
