@@ -39,6 +39,7 @@ struct broker {
 	broker_listener_fn listener;
 	void *listener_arg;
 	uint64_t rng;
+	bool save_failing;          /* the last state file write failed (and was logged) */
 	char status[256];
 };
 
@@ -100,8 +101,13 @@ static void broker_save(struct broker *b)
 	if (r == 0)
 		r = statefile_write(b->cfg->state_file, b->cfg->base_url, b->cfg->name, &snap);
 	lc_snapshot_clear(&snap);
-	if (r < 0)
-		log_warnx("cannot write state file %s: %s", b->cfg->state_file, strerror(-r));
+	/* Said once, not at every request, until a write works again. */
+	if (r < 0 && !b->save_failing)
+		log_warnx("cannot write state file %s: %s; a restart would forget the token and the hourly "
+			  "counts", b->cfg->state_file, strerror(-r));
+	else if (r == 0 && b->save_failing)
+		log_info("state file %s written again", b->cfg->state_file);
+	b->save_failing = r < 0;
 }
 
 /* "valid: expires 14:30:00Z, renewal at 14:15:00Z" — states and times only. */

@@ -133,6 +133,24 @@ grep -q "removed [0-9]* temp files\{0,1\} a killed write left beside $state" "$T
 	fail "the removal was not logged"
 daemon_stop
 
+ok "temp files of killed writes are removed at start"
+
+# 7. A state file that cannot be written: said once, not at every request, and when it works again.
+: >"$T/daemon.log"
+mock_config "lifetime 3600"
+write_config "[Token]" "StateFile=$T/later/token.json"
+daemon_start
+wait_state valid 5
+ctl rejected >/dev/null || fail "tvtokenctl rejected failed"
+ctl rejected >/dev/null || fail "tvtokenctl rejected failed"
+assert_eq "$(grep -c "cannot write state file $T/later/token.json" "$T/daemon.log")" 1 "warnings about the state file"
+mkdir "$T/later"
+ctl rejected >/dev/null || fail "tvtokenctl rejected failed"
+wait_until 5 'grep -q "state file $T/later/token.json written again" "$T/daemon.log"' || fail "the recovery was not logged"
+[ -s "$T/later/token.json" ] || fail "no state file after the directory appeared"
+daemon_stop
+ok "an unwritable state file is reported once"
+
 assert_no_secrets "$T/daemon.log" "$T/mock.out"
 assert_no_sanitizer_reports "$T/daemon.log" "$T/mock.out"
 ok "limits, holds and rejections survived every kill -9; no temp file with a token stayed behind"
