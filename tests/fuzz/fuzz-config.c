@@ -24,6 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char dir[64];
 static char main_path[128], dropin_dir[160], dropin_path[200];
 
+/* Trap (a crash to libFuzzer) when a checked property does not hold. */
 static void
 check(bool ok)
 {
@@ -44,7 +45,7 @@ put(const char *path, const char *data, size_t len)
 	close(fd);
 }
 
-/* A scratch directory with the credentials, once per process; removed at exit. */
+/* Remove the scratch directory at exit. */
 static void
 cleanup(void)
 {
@@ -60,6 +61,7 @@ cleanup(void)
 	rmdir(dir);
 }
 
+/* The scratch directory and credentials, made on the first input. */
 static void
 setup_once(void)
 {
@@ -99,6 +101,7 @@ check_config(const struct config *c)
 	check(c->max_clients >= 1);
 }
 
+/* One input: see the comment at the top. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

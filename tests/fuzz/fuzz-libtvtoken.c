@@ -14,7 +14,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Abort (a libFuzzer crash) when a property does not hold. */
+/* Trap (a crash to libFuzzer) when a checked property does not hold. */
 static void
 check(bool ok)
 {
@@ -30,6 +30,7 @@ check_text(const char *s)
 		check((unsigned char)*s >= 0x20 && *s != 0x7f);
 }
 
+/* One input: see the comment at the top. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

@@ -51,6 +51,7 @@ struct sent {
 	bool counts;
 };
 
+/* Trap (a crash to libFuzzer) when a checked property does not hold. */
 static void
 check(bool ok)
 {
@@ -176,6 +177,7 @@ after(struct run *run, usec_t now)
 	check_lifecycle(&run->lc, now);
 }
 
+/* One input: see the comment at the top. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

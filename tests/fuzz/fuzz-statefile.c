@@ -31,6 +31,7 @@ static const struct lc_params params = {
 	.max_failed = 4,
 };
 
+/* Trap (a crash to libFuzzer) when a checked property does not hold. */
 static void
 check(bool ok)
 {
@@ -38,12 +39,14 @@ check(bool ok)
 		__builtin_trap();
 }
 
+/* Deterministic "randomness": jitter does not matter here. */
 static uint64_t
 fake_random(void *arg)
 {
 	return ++*(uint64_t *)arg;
 }
 
+/* Two optional strings are equal (both NULL counts). */
 static bool
 same_string(const char *a, const char *b)
 {
@@ -70,6 +73,7 @@ check_same(const struct lc_snapshot *a, const struct lc_snapshot *b)
 	check(a->credentials_changed_at == b->credentials_changed_at);
 }
 
+/* One input: see the comment at the top. */
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {

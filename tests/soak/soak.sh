@@ -114,6 +114,22 @@ sample_loop()
 	done
 }
 
+# Client N: GetToken every 100 ms until the end (token-poll runs at most 10 min at a time).
+client_loop()
+{
+	local left child rc
+
+	trap 'kill -TERM "$child" 2>/dev/null; exit 0' TERM
+	while left=$(( end + 3 - $(date +%s) )) && [ "$left" -gt 0 ]; do
+		[ "$left" -le 600 ] || left=600
+		"$POLL" --interval 100 --duration "$left" "$SOCK" >>"$T/poll.$1" 2>>"$T/poll.err" &
+		child=$!
+		rc=0
+		wait "$child" || rc=$?
+		[ "$rc" -eq 0 ] || { echo "soak: token-poll exited $rc: $(tail -n 1 "$T/poll.err")" >&2; return 1; }
+	done
+}
+
 # Every 20 s or so: a client reports the current token as rejected.
 report_loop()
 {
@@ -136,8 +152,7 @@ fault_loop & PIDS+=($!)
 sample_loop & PIDS+=($!)
 report_loop & PIDS+=($!)
 for i in $(seq "$CLIENTS"); do
-	"$POLL" --interval 100 --duration $(( minutes * 60 + 5 )) "$SOCK" >"$T/poll.$i" 2>/dev/null &
-	PIDS+=($!)
+	client_loop "$i" & PIDS+=($!)
 done
 echo "soak: $minutes min, $CLIENTS clients, ${LIFETIME} s tokens; scratch $T"
 
@@ -159,10 +174,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
 done
 status=$(ctl --json status)
 daemon_stop
+# The loops end by themselves at the end; give them (and their token-poll) 15 s.
 for p in "${PIDS[@]}"; do
-	[ "$p" = "$MOCK_PID" ] || kill -TERM "$p" 2>/dev/null
+	[ "$p" = "$MOCK_PID" ] || [ "$p" = "$DAEMON_PID" ] || timeout 15 tail --pid="$p" -f /dev/null 2>/dev/null
 done
-wait_until 10 '! pgrep -f "$POLL" >/dev/null' 2>/dev/null
 
 # 1. What the clients were served.
 awk -v clients="$CLIENTS" '
@@ -179,6 +194,7 @@ awk -v clients="$CLIENTS" '
 	$3 == "down" { down++ }
 	END {
 		printf "clients: %d replies with a token, %d NoToken or other errors, %d polls while the daemon was down; last generation %d\n", tokens, errors, down, maxgen
+		if (tokens == 0) { print "VIOLATION: no client was ever served a token"; expired++ }
 		exit (expired + back) > 0
 	}' "$T"/poll.* || violations=$((violations + 1))
 
