@@ -43,12 +43,12 @@ write_config "[Token]" "StateFile=$state" "RenewBeforeSec=3s" "MaxRenewalsPerHou
 	"RetryMinSec=200ms" "RetryMaxSec=400ms"
 daemon_start
 restarts 15
-sleep 2
+# Let it settle (renewals every second until the ceiling is full), then count.
+wait_until 15 '[ "$(status_field renewalsLeftThisHour)" = 0 ]' ||
+	fail "renewalsLeftThisHour after the restarts: $(status_field renewalsLeftThisHour), not 0"
+sleep 1
 n=$(mock_count renew)
-[ "$n" -le 3 ] || fail "the mock saw $n renewals within a minute; MaxRenewalsPerHour=3"
-[ "$n" -ge 1 ] || fail "no renewal at all: the test did not exercise the ceiling"
-wait_until 10 '[ "$(status_field renewalsLeftThisHour)" = $(( 3 - n )) ]' ||
-	fail "renewalsLeftThisHour after the restarts: $(status_field renewalsLeftThisHour), not $(( 3 - n ))"
+assert_eq "$n" 3 "renewals the mock saw over 15 kill -9 restarts (MaxRenewalsPerHour=3)"
 grep -q "restored the hourly counts from $state" "$T/daemon.log" || fail "restoring the counts was not logged"
 daemon_stop
 ok "15 kill -9 restarts: $n renewals reached the mock ($(mock_count request) token requests)"
@@ -64,6 +64,7 @@ mock_script "${lines[@]}"
 write_config "[Token]" "StateFile=$state" "MaxFailedRequestsPerHour=2" "RetryMinSec=100ms" "RetryMaxSec=200ms"
 daemon_start
 restarts 10
+wait_state rate_limited 10
 sleep 1
 n=$(mock_matching '^request 503 503')
 assert_eq "$n" 2 "failed token requests the mock saw over 10 kill -9 restarts"

@@ -50,6 +50,7 @@ write_config "[Token]" "RetryMinSec=200ms" "RetryMaxSec=400ms"
 poll_start 10
 daemon_start
 wait_state valid 5
+poll_wait_generation 1 5
 assert_eq "$(poll_phases | tr ' ' '\n' | grep -v -e NoToken -e down | tr '\n' ' ')" "1 " \
 	"tokens served (only the valid one)"
 case $(grep -c 'malformed reply: a token that is not a valid bearer token' "$T/daemon.log") in
