@@ -402,7 +402,11 @@ reply_take_token(struct reply *r, struct json_object *obj, usec_t now)
 		    "malformed reply: token without a valid expirationTime");
 		return 0;
 	}
+	/* The user name is served to clients as it is: valid UTF-8 only, else left out. */
 	name = reply_string(obj, "name");
+	if (name != NULL && !token_name_valid(name, (size_t)json_object_get_string_len(
+	    reply_member(obj, "name", json_type_string))))
+		name = NULL;
 
 	r->token.access_token = strdup(at);
 	if (r->token.access_token == NULL)

@@ -331,7 +331,7 @@ static bool ticket_valid(const char *t)
 static int get_token(struct json_object *o, int64_t version, struct lc_snapshot *s)
 {
 	const char *at, *md = NULL, *name = NULL, *exptext;
-	size_t atlen, mdlen = 0;
+	size_t atlen, mdlen = 0, namelen = 0;
 	int64_t exp, uid, tgen;
 	bool ok = true;
 	int r;
@@ -344,7 +344,8 @@ static int get_token(struct json_object *o, int64_t version, struct lc_snapshot 
 	r = get_string(o, "mdAccessToken", TOKEN_MAX_LEN, &md, &mdlen);
 	if (r == -EBADMSG || (r == 0 && !token_text_valid(md, mdlen)))
 		return -EBADMSG;
-	if (get_string(o, "name", SNAPSHOT_MAX_STRING, &name, NULL) == -EBADMSG)
+	r = get_string(o, "name", TOKEN_NAME_MAX, &name, &namelen);
+	if (r == -EBADMSG || (r == 0 && !token_name_valid(name, namelen)))
 		return -EBADMSG;
 	if (version >= 2 && get_string(o, "expirationTime", TIME_RFC3339_MAX, &exptext, NULL) == -EBADMSG)
 		return -EBADMSG;

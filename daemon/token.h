@@ -43,6 +43,16 @@ void secret_free(char *s);
  */
 bool token_text_valid(const char *s, size_t len);
 
+/* Longest user name kept from a reply. */
+#define TOKEN_NAME_MAX 1024
+
+/*
+ * Whether s (len bytes) can be served as the token's user name: 1 to
+ * TOKEN_NAME_MAX bytes of well-formed UTF-8 (no overlong form, no
+ * surrogate, nothing past U+10FFFF) without control characters.
+ */
+bool token_name_valid(const char *s, size_t len);
+
 /* Whether t's access token (and md token, when present) pass token_text_valid. */
 bool token_valid(const struct token *t);
 

@@ -11,7 +11,8 @@
  * the armed timer, or is stepped, and a client may report the token.
  *
  * Checked after every step (a violation traps, which libFuzzer reports):
- *   - a token is served only before its expiry, and only a valid b64token;
+ *   - a token is served only before its expiry, only a valid b64token, and
+ *     its user name (if any) is clean UTF-8;
  *   - a token request goes out only without a token; nothing goes out while
  *     Tradovate's hold runs;
  *   - renewals sent and failed token requests stay within their ceilings;
@@ -114,6 +115,7 @@ check_lifecycle(const struct lifecycle *lc, usec_t now)
 	if (t) {
 		check(now < t->expiration);
 		check(token_valid(t));
+		check(t->name == NULL || token_name_valid(t->name, strlen(t->name)));
 	}
 	if (lc->send == LC_SEND_REQUEST)
 		check(lc->token.access_token == NULL);

@@ -92,6 +92,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	check(s.token.access_token == NULL || token_valid(&s.token));
+	check(s.token.name == NULL || token_name_valid(s.token.name, strlen(s.token.name)));
 	check(s.renewals.n <= LC_WINDOW_MAX && s.failed.n <= LC_WINDOW_MAX);
 	check((unsigned)s.hold <= LC_HOLD_LOCKED_OUT);
 	check(snapshot_decode((const char *)data, size, URL, "someone-else", &other) == -ESTALE);

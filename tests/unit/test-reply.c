@@ -980,6 +980,38 @@ token_length_is_bounded_at_8_kib(void **state)
 	free(body);
 }
 
+static void
+a_user_name_that_is_not_clean_utf8_is_left_out(void **state)
+{
+	static const char *const bad[] = {
+		"bad\xff", "over\xc0\xaflong", "ctl\\u0007", "c1\\u0085", "nul\\u0000x", "sur\xed\xa0\x80rogate",
+	};
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct reply r;
+
+		snprintf(body, sizeof(body), "{\"accessToken\":\"AT\",\"expirationTime\":\"" EXP_TEXT "\","
+		    "\"name\":\"%s\"}", bad[i]);
+		r = classify_200(REPLY_KIND_REQUEST, body);
+		assert_int_equal(r.outcome, REPLY_SUCCESS);
+		if (r.token.name != NULL)
+			fail_msg("kept the name of %s", body);
+		reply_clear(&r);
+	}
+}
+
+static void
+a_user_name_in_utf8_is_kept(void **state)
+{
+	struct reply r = classify_200(REPLY_KIND_REQUEST,
+	    "{\"accessToken\":\"AT\",\"expirationTime\":\"" EXP_TEXT "\",\"name\":\"J\\u00fcrgen \xe2\x82\xac\xf0\x9f\x98\x80\"}");
+
+	assert_int_equal(r.outcome, REPLY_SUCCESS);
+	assert_string_equal(r.token.name, "J\xc3\xbcrgen \xe2\x82\xac\xf0\x9f\x98\x80");
+	reply_clear(&r);
+}
+
 /* ---- the clock correction is bounded ---- */
 
 static void
@@ -1315,6 +1347,8 @@ main(void)
 		cmocka_unit_test(tokens_that_are_not_b64token_make_the_reply_malformed),
 		cmocka_unit_test(b64token_characters_and_padding_are_accepted),
 		cmocka_unit_test(token_length_is_bounded_at_8_kib),
+		cmocka_unit_test(a_user_name_that_is_not_clean_utf8_is_left_out),
+		cmocka_unit_test(a_user_name_in_utf8_is_kept),
 		cmocka_unit_test(date_far_off_is_ignored_and_said_so),
 		cmocka_unit_test(date_just_past_the_bound_is_ignored),
 		cmocka_unit_test(ten_minutes_of_skew_is_still_corrected),

@@ -227,6 +227,8 @@ static void test_corrupt_files_are_ebadmsg(void **state)
 		V1_HEAD ",\"generation\":1,\"accessToken\":\"ab\\r\\nX-Evil: 1\",\"expirationUsec\":5}",
 		V1_HEAD ",\"generation\":1,\"accessToken\":\"ab\\u0000cd\",\"expirationUsec\":5}",
 		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"mdAccessToken\":\"no good\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"name\":\"a\\u0007b\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"name\":\"a\xff" "b\",\"expirationUsec\":5}",
 		V2_HEAD ",\"surprise\":1}",
 		V2_HEAD ",\"renewalsSentUsec\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}",
 		V2_HEAD ",\"renewalsSentUsec\":[0]}",
