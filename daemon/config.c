@@ -36,6 +36,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 
 #include <ini.h>
 #include <systemd/sd-id128.h>
@@ -521,6 +524,42 @@ static int config_parse_socket(struct config_loader *l, const struct config_key 
 	return config_parse_path(l, k, v);
 }
 
+/*
+ * Whether the authority of an http:// URL (auth, len bytes: userinfo, host,
+ * port) names a loopback host: 127.0.0.0/8, [::1] (any spelling), localhost.
+ */
+static bool config_authority_is_loopback(const char *auth, size_t len)
+{
+	char host[64];
+	const char *at, *h = auth, *end = auth + len, *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	for (at = auth; at < end; at++)
+		if (*at == '@')
+			h = at + 1;             /* the host follows the last '@' */
+	if (h < end && *h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (close == NULL || (size_t)(close - h - 1) >= sizeof(host))
+			return false;
+		n = (size_t)(close - h - 1);
+		memcpy(host, h + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	colon = memchr(h, ':', (size_t)(end - h));
+	n = (size_t)((colon ? colon : end) - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
 /* BaseURL: demo, live, or an http(s) URL with a host that ends in /v1. */
 static int config_parse_base_url(struct config_loader *l, const struct config_key *k,
     const char *v)
@@ -553,10 +592,17 @@ static int config_parse_base_url(struct config_loader *l, const struct config_ke
 	}
 	if (v[n - 1] == '/')
 		n--;
-	host = strcspn(v + scheme, "/");
+	host = strcspn(v + scheme, "/?#");
 	if (host == 0) {
 		config_error(l, l->file, l->line, k->name, "\"%s\" has no host",
 		    config_echo(v, e));
+		return -EINVAL;
+	}
+	/* The password and API secret would cross the network in clear. */
+	if (scheme == 7 && !config_authority_is_loopback(v + scheme, host)) {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\": plain http:// is only for a loopback host (127.0.0.0/8, [::1], "
+		    "localhost); anything else needs https://", config_echo(v, e));
 		return -EINVAL;
 	}
 	if (n < scheme + host + 3 || memcmp(v + n - 3, "/v1", 3) != 0) {

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -50,6 +51,21 @@ static void usage(FILE *f)
 		"  --version         print the version and exit\n"
 		"  --help            print this help and exit\n",
 		CONFIG_DEFAULT_PATH);
+}
+
+/*
+ * No core dump, no ptrace by other processes of our user: the memory holds
+ * the password, the API secret and the token. TVTOKEND_DUMPABLE=1 in the
+ * environment keeps the process dumpable, for debugging a crash.
+ */
+static void protect_memory(void)
+{
+	const char *e = getenv("TVTOKEND_DUMPABLE");
+
+	if (e && strcmp(e, "1") == 0)
+		return;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fprintf(stderr, "tvtokend: warning: cannot disable core dumps: %s\n", strerror(errno));
 }
 
 /* Print config errors on stderr (whatever --log says); all of them, or the first. */
@@ -121,6 +137,7 @@ static void on_broker_change(enum broker_change what, void *arg)
 		hook_token_lost(d->hook);
 		break;
 	case BROKER_GAVE_UP:
+	case BROKER_REPORTS_RELEASED:
 		break;
 	}
 	if (!d->server)
@@ -134,6 +151,9 @@ static void on_broker_change(enum broker_change what, void *arg)
 		break;
 	case BROKER_GAVE_UP:
 		server_gave_up(d->server);
+		break;
+	case BROKER_REPORTS_RELEASED:
+		server_reports_release(d->server);
 		break;
 	}
 }
@@ -325,6 +345,9 @@ int main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+
+	/* Before the secrets are read. */
+	protect_memory();
 
 	if (load_config(d.config_path, &d.cfg, check, false) < 0)
 		return 1;

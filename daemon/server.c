@@ -941,14 +941,14 @@ server_method_get_status(struct server_client *c, const struct varlink_call *cal
 }
 
 static const struct server_method server_methods[] = {
-	{ SERVER_IFACE_SERVICE ".GetInfo", server_method_get_info, { { NULL } } },
+	{ SERVER_IFACE_SERVICE ".GetInfo", server_method_get_info, { { .name = NULL } } },
 	{ SERVER_IFACE_SERVICE ".GetInterfaceDescription", server_method_get_interface_description,
-	  { { "interface", VARLINK_STRING, false }, { NULL } } },
+	  { { "interface", VARLINK_STRING, false }, { .name = NULL } } },
 	{ SERVER_IFACE_BROKER ".GetToken", server_method_get_token,
-	  { { "wait", VARLINK_BOOL, true }, { NULL } } },
+	  { { "wait", VARLINK_BOOL, true }, { .name = NULL } } },
 	{ SERVER_IFACE_BROKER ".ReportRejected", server_method_report_rejected,
-	  { { "generation", VARLINK_INT, false }, { NULL } } },
-	{ SERVER_IFACE_BROKER ".GetStatus", server_method_get_status, { { NULL } } },
+	  { { "generation", VARLINK_INT, false }, { .name = NULL } } },
+	{ SERVER_IFACE_BROKER ".GetStatus", server_method_get_status, { { .name = NULL } } },
 };
 
 /* Check parameters against the method's table; the first bad one, or NULL. */
@@ -2012,6 +2012,27 @@ server_gave_up(struct server *s)
 		if (c->hold != SERVER_HOLD_TOKEN && c->hold != SERVER_HOLD_REPORT)
 			continue;
 		if (c->hold == SERVER_HOLD_REPORT && t != NULL)
+			server_client_token(c, "ReportRejected", t, false);
+		else
+			server_client_no_token(c);
+		server_client_release(c);
+	}
+}
+
+/*
+ * No new token is coming soon (a hold, a ceiling, a retry past expiry):
+ * waiting reports get the still-valid token, unchanged, or NoToken.
+ */
+void
+server_reports_release(struct server *s)
+{
+	struct server_client *c, *next;
+	const struct token *t = broker_token(s->broker);
+
+	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
+		if (c->hold != SERVER_HOLD_REPORT)
+			continue;
+		if (t != NULL)
 			server_client_token(c, "ReportRejected", t, false);
 		else
 			server_client_no_token(c);

@@ -46,6 +46,7 @@ void server_reload(struct server *s, const struct config *cfg);
 void server_token_new(struct server *s);
 void server_token_lost(struct server *s);
 void server_gave_up(struct server *s);
+void server_reports_release(struct server *s);
 
 unsigned server_clients(const struct server *s);
 unsigned server_watchers(const struct server *s);

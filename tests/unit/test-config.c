@@ -855,6 +855,47 @@ static void base_url_accepts_an_http_url_for_tests(void **state)
 	assert_string_equal(t->c.base_url, "http://127.0.0.1:8080/v1");
 }
 
+static void base_url_plain_http_to_loopback_hosts_is_accepted(void **state)
+{
+	static const char *const cases[] = {
+		"http://127.0.0.1/v1", "http://127.1.2.3:9000/v1", "http://localhost/v1",
+		"HTTP://LocalHost:8080/v1", "http://[::1]:8080/v1", "http://[0:0:0:0:0:0:0:1]/v1",
+		"http://user@127.0.0.1/v1",
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char extra[128];
+
+		snprintf(extra, sizeof(extra), "BaseURL=%s\n", cases[i]);
+		assert_loaded(t, load(t, extra));
+		config_free(&t->c);
+	}
+}
+
+static void base_url_plain_http_elsewhere_is_rejected(void **state)
+{
+	static const char *const cases[] = {
+		"http://example.com/v1", "http://10.0.0.1/v1", "http://128.0.0.1/v1",
+		"http://127.0.0.1.example.com/v1", "http://127.0.0.1@example.com/v1",
+		"http://localhost.example.com/v1", "http://[::2]/v1", "http://[::ffff:127.0.0.1]/v1",
+		"http://127.1/v1", "http://0x7f000001/v1", "http://%31%32%37.0.0.1/v1",
+		"http://[::1/v1",
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char extra[128];
+		int r;
+
+		snprintf(extra, sizeof(extra), "BaseURL=%s\n", cases[i]);
+		r = load(t, extra);
+		assert_only_error(t, r, "%s:%d: BaseURL: \"%s\": plain http:// is only for a loopback host "
+		    "(127.0.0.0/8, [::1], localhost); anything else needs https://", t->conf, BASE_LINES + 1,
+		    cases[i]);
+	}
+}
+
 static void base_url_trailing_slash_is_removed(void **state)
 {
 	struct t *t = *state;
@@ -2356,6 +2397,8 @@ int main(void)
 		T(base_url_live_resolves_to_the_live_server),
 		T(base_url_accepts_an_https_url_ending_in_v1),
 		T(base_url_accepts_an_http_url_for_tests),
+		T(base_url_plain_http_to_loopback_hosts_is_accepted),
+		T(base_url_plain_http_elsewhere_is_rejected),
 		T(base_url_trailing_slash_is_removed),
 		T(base_url_with_another_scheme_is_rejected),
 		T(base_url_not_ending_in_v1_is_rejected),
