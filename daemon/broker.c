@@ -40,6 +40,7 @@ struct broker {
 	void *listener_arg;
 	uint64_t rng;
 	bool save_failing;          /* the last state file write failed (and was logged) */
+	bool applying;              /* inside broker_apply: listeners must not re-plan */
 	char status[256];
 };
 
@@ -177,6 +178,7 @@ static void broker_apply(struct broker *b)
 	char status[sizeof(b->status)];
 	unsigned i;
 
+	b->applying = true;
 	for (;;) {
 		const char *state = lc_state_to_string(b->lc.state);
 
@@ -200,6 +202,7 @@ static void broker_apply(struct broker *b)
 			break;
 		lc_send_failed(&b->lc, time_now());
 	}
+	b->applying = false;
 	broker_arm(b, b->lc.timer_at);
 
 	broker_status_text(b, status, sizeof(status));
@@ -396,12 +399,18 @@ void broker_free(struct broker *b)
 
 /*
  * Between a token's expiry and the timer firing, state and status would
- * still say valid: catch up at once when a client looks.
+ * still say valid: catch up at once when a client looks. Not while
+ * broker_apply is carrying out a decision (its listeners look too): a
+ * nested plan would send while the outer one still has its own request to
+ * start. lc_current() refuses the expired token either way, and the timer,
+ * armed at the expiry, fires as soon as the loop runs again.
  */
 static void broker_catch_up(struct broker *b)
 {
 	usec_t now = time_now();
 
+	if (b->applying)
+		return;
 	if (b->lc.token.access_token && now >= b->lc.token.expiration) {
 		lc_tick(&b->lc, now);
 		broker_apply(b);
