@@ -198,8 +198,11 @@ static int listen_fd_from_systemd(void)
 {
 	int n = sd_listen_fds(1);
 
-	if (n < 0)
-		return n;
+	if (n < 0) {
+		fprintf(stderr, "tvtokend: cannot take the socket systemd passed (LISTEN_FDS=): %s\n",
+			strerror(-n));
+		return -EINVAL;
+	}
 	if (n == 0)
 		return -1;
 	if (n > 1) {

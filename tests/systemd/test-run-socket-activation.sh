@@ -103,3 +103,13 @@ done
 [ -n "$ACT_PID" ] || fail "no free TCP port found: $(cat "$T/daemon.log")"
 (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null
 expect_refused "not a listening AF_UNIX stream socket" "TCP socket"
+
+# LISTEN_FDS=1 with no descriptor 3 at all: refused with a message, not silently.
+rc=0
+(exec 3>&-; LISTEN_FDS=1 LISTEN_PID=$BASHPID exec "$TVTOKEND" --config "$CONF" --log=stderr) \
+	>"$T/nofd.log" 2>&1 || rc=$?
+assert_eq "$rc" 1 "LISTEN_FDS=1 without the descriptor: exit status"
+grep -q "^tvtokend: cannot take the socket systemd passed" "$T/nofd.log" ||
+	fail "LISTEN_FDS=1 without the descriptor: no message: $(cat "$T/nofd.log")"
+[ ! -e "$CFG_SOCK" ] || fail "LISTEN_FDS=1 without the descriptor: the daemon created Socket= $CFG_SOCK"
+ok "LISTEN_FDS=1 without the descriptor: exit 1, with a message"
