@@ -63,6 +63,9 @@
 
 #define USEC_PER_DAY            (24 * USEC_PER_HOUR)
 #define USEC_PER_WEEK           (7 * USEC_PER_DAY)
+/* systemd's: a month is 30.44 days, a year 365.25 days. */
+#define USEC_PER_MONTH          (2629800 * USEC_PER_SEC)
+#define USEC_PER_YEAR           (31557600 * USEC_PER_SEC)
 
 /* Made with systemd-id128 new; DeviceId = this app's view of the machine id. */
 #define CONFIG_DEVICE_APP_ID SD_ID128_MAKE(6d,9c,20,48,e2,a8,47,f0,88,ea,b2,6e,62,09,09,1f)
@@ -383,6 +386,8 @@ static const struct config_unit config_units[] = {
 	{ "hour", USEC_PER_HOUR }, { "hours", USEC_PER_HOUR },
 	{ "d", USEC_PER_DAY }, { "day", USEC_PER_DAY }, { "days", USEC_PER_DAY },
 	{ "w", USEC_PER_WEEK }, { "week", USEC_PER_WEEK }, { "weeks", USEC_PER_WEEK },
+	{ "M", USEC_PER_MONTH }, { "month", USEC_PER_MONTH }, { "months", USEC_PER_MONTH },
+	{ "y", USEC_PER_YEAR }, { "year", USEC_PER_YEAR }, { "years", USEC_PER_YEAR },
 };
 
 /* Match the unit word at *p (a whole word), or report none. */

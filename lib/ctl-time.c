@@ -30,6 +30,8 @@ static const struct ctl_time_unit ctl_time_units[] = {
 	{ "hour", CTL_USEC_PER_HOUR }, { "hours", CTL_USEC_PER_HOUR },
 	{ "d", CTL_USEC_PER_DAY }, { "day", CTL_USEC_PER_DAY }, { "days", CTL_USEC_PER_DAY },
 	{ "w", CTL_USEC_PER_WEEK }, { "week", CTL_USEC_PER_WEEK }, { "weeks", CTL_USEC_PER_WEEK },
+	{ "M", CTL_USEC_PER_MONTH }, { "month", CTL_USEC_PER_MONTH }, { "months", CTL_USEC_PER_MONTH },
+	{ "y", CTL_USEC_PER_YEAR }, { "year", CTL_USEC_PER_YEAR }, { "years", CTL_USEC_PER_YEAR },
 };
 
 /* Whether c is an ASCII digit, whatever the locale. */

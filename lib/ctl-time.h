@@ -17,6 +17,9 @@
 #define CTL_USEC_PER_HOUR (60 * CTL_USEC_PER_MIN)
 #define CTL_USEC_PER_DAY  (24 * CTL_USEC_PER_HOUR)
 #define CTL_USEC_PER_WEEK (7 * CTL_USEC_PER_DAY)
+/* systemd's: a month is 30.44 days, a year 365.25 days. */
+#define CTL_USEC_PER_MONTH (2629800 * CTL_USEC_PER_SEC)
+#define CTL_USEC_PER_YEAR (31557600 * CTL_USEC_PER_SEC)
 
 /* Enough for any text the formatters below write, and its NUL. */
 #define CTL_TIME_TEXT_MAX 64

@@ -76,6 +76,10 @@ span_units_as_the_config_takes_them(void **state)
 	assert_int_equal(span("1h"), CTL_USEC_PER_HOUR);
 	assert_int_equal(span("1d"), CTL_USEC_PER_DAY);
 	assert_int_equal(span("1w"), CTL_USEC_PER_WEEK);
+	assert_int_equal(span("1M"), 2629800 * CTL_USEC_PER_SEC);
+	assert_int_equal(span("1month"), 2629800 * CTL_USEC_PER_SEC);
+	assert_int_equal(span("1y"), 31557600 * CTL_USEC_PER_SEC);
+	assert_int_equal(span("2 years"), 2 * 31557600 * CTL_USEC_PER_SEC);
 	assert_int_equal(span("7us"), 7);
 	assert_int_equal(span("3 seconds"), 3 * CTL_USEC_PER_SEC);
 	assert_int_equal(span("2 hours"), 2 * CTL_USEC_PER_HOUR);
