@@ -241,7 +241,7 @@ static void timespan_rejects_malformed_text(void **state)
 {
 	static const char *const cases[] = {
 		"", "   ", "abc", "5 parsecs", "5x", "5 sx", "-5s", "+5s", "1.5.5s", "s",
-		"5s,", "1e3", ".", "5 s s", "infinity", "1h-30min", "5,5s", "0x10", "5 M",
+		"5s,", "1e3", ".", "5 s s", "infinity", "1h-30min", "5,5s", "0x10", "5 MIN",
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
