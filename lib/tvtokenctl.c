@@ -348,21 +348,37 @@ ctl_token(struct ctl *ctl)
 	return r;
 }
 
-/* watch: print the token as JSON now and at every change, until the stream ends. */
+/*
+ * watch: print the token as JSON now and at every change, until the stream
+ * ends. The broker ends a stream with NoToken when its token is lost; with
+ * --wait, a stream that had a token is followed by a new one that waits for
+ * the next token (--wait=SPAN bounds each such wait), so that only the
+ * broker going away, giving up or a wait running out ends the command.
+ */
 static int
 ctl_watch(struct ctl *ctl)
 {
+	bool wait = ctl->wait && ctl->wait_ms != 0, had_token = false;
 	tvtoken_token *t;
 	int timeout, r;
 
-	r = tvtoken_watch(ctl->client, ctl->wait && ctl->wait_ms != 0);
+	r = tvtoken_watch(ctl->client, wait);
 	if (r < 0)
 		return ctl_fail(ctl, r);
-	timeout = ctl->wait && ctl->wait_ms > 0 ? ctl->wait_ms : -1;
+	timeout = wait && ctl->wait_ms > 0 ? ctl->wait_ms : -1;
 	for (;;) {
 		r = tvtoken_watch_next(ctl->client, timeout, &t);
+		if (r == TVTOKEN_E_NOTOKEN && wait && had_token) {
+			had_token = false;
+			r = tvtoken_watch(ctl->client, 1);
+			if (r < 0)
+				return ctl_fail(ctl, r);
+			timeout = ctl->wait_ms > 0 ? ctl->wait_ms : -1;
+			continue;
+		}
 		if (r < 0)
 			return ctl_fail(ctl, r);
+		had_token = true;
 		timeout = -1;
 		ctl_print_token_json(t);
 		tvtoken_token_free(t);

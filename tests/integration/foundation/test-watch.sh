@@ -48,6 +48,25 @@ renew ok 200
 renew lifetime 200" "upstream requests"
 # One watcher is left: the raw one hung up.
 wait_until 5 '[ "$(status_field watchers)" = 1 ]' || fail "watchers did not drop to 1"
+
+# The token is lost (a refused renewal) and replaced: the stream ends with
+# NoToken, so a plain watch exits 1; with --wait, watch waits for the next
+# token and goes on.
+bg_start "$T/ctlwait" "$TVTOKENCTL" --socket "$SOCK" --wait watch
+waiter=$BG_PID
+wait_until 5 '[ -s "$T/ctlwait" ]' || fail "tvtokenctl --wait watch printed nothing"
+mock_script "renew errortext"
+ctl rejected >/dev/null || fail "tvtokenctl rejected failed"
+rc=0
+wait_pid 10 "$watcher" || rc=$?
+assert_eq "$rc" 1 "exit status of tvtokenctl watch when the token is lost"
+wait_until 10 '[ "$(wc -l <"$T/ctlwait")" -ge 2 ]' || fail "tvtokenctl --wait watch did not print the next token"
+assert_eq "$(jq -r '.generation' "$T/ctlwait" | tr '\n' ' ')" "4 5 " "tvtokenctl --wait watch generations"
+running "$waiter" || fail "tvtokenctl --wait watch ended when the token was lost"
+ok "a lost token ends a plain watch (exit 1); --wait watch goes on with the next token"
 daemon_stop
+rc=0
+wait_pid 10 "$waiter" || rc=$?
+assert_eq "$rc" 1 "exit status of tvtokenctl --wait watch when the broker stops"
 assert_clean_logs
 ok "watchers"
