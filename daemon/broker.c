@@ -297,7 +297,7 @@ void broker_set_listener(struct broker *b, broker_listener_fn fn, void *arg)
 	b->listener_arg = arg;
 }
 
-/* Say what a restart carried over besides the token: ceilings, holds, rejected credentials. */
+/* Say what a restart carried over besides the token: ceilings and holds. */
 static void broker_log_restored(struct broker *b, usec_t now)
 {
 	const struct lifecycle *lc = &b->lc;
@@ -313,9 +313,6 @@ static void broker_log_restored(struct broker *b, usec_t now)
 			 lc_state_to_string(lc->hold == LC_HOLD_PENALTY ? LC_PENALTY :
 					    lc->hold == LC_HOLD_RATE_LIMITED ? LC_RATE_LIMITED : LC_LOCKED_OUT),
 			 time_format_rfc3339(lc->hold_until, until));
-	if (lc->credentials_rejected)
-		log_warnx("restored from %s: Tradovate rejected the credentials before the restart; "
-			  "nothing is sent until a reload (systemctl reload, SIGHUP)", b->cfg->state_file);
 }
 
 /* Read the state file into the lifecycle (token, windows, holds). */
@@ -335,6 +332,22 @@ static void broker_restore(struct broker *b)
 
 	memset(&snap, 0, sizeof(snap));
 	r = statefile_read(cfg->state_file, cfg->base_url, cfg->name, &snap);
+	if (r == SNAPSHOT_OTHER_ACCOUNT) {
+		/* As a reload to another account would: Tradovate's per-IP counts and holds stay. */
+		log_info("state file %s belongs to another account: keeping its hourly counts, "
+			 "Tradovate's holds and the generation, not its token", cfg->state_file);
+		r = 0;
+	}
+	/*
+	 * A restart tries rejected credentials once more, as a reload does
+	 * (CONTRACT §7: "until a reload"): the operator may have fixed them.
+	 * The failed request that rejected them still counts in the hour, so
+	 * a crash loop stays within MaxFailedRequestsPerHour.
+	 */
+	if (r == 0 && snap.credentials_rejected) {
+		log_info("Tradovate rejected the credentials before the restart; trying them once more");
+		snap.credentials_rejected = false;
+	}
 	if (r == 0) {
 		r = lc_snapshot_adopt(&b->lc, &snap, now);
 		if (r < 0)
@@ -346,8 +359,6 @@ static void broker_restore(struct broker *b)
 			broker_log_restored(b, now);
 	} else if (r == -EBADMSG) {
 		log_warnx("state file %s is corrupt; ignoring it", cfg->state_file);
-	} else if (r == -ESTALE) {
-		log_info("state file %s belongs to another account; ignoring it", cfg->state_file);
 	} else if (r != -ENOENT) {
 		log_warnx("cannot read state file %s: %s", cfg->state_file, strerror(-r));
 	}

@@ -409,9 +409,19 @@ static int parse(struct json_object *o, const char *base_url, const char *name, 
 			return -EBADMSG;
 		s->credentials_changed_at = (usec_t)x;
 	}
-	/* Valid, but another account's: nothing of it applies. */
-	if (strcmp(acct_url, base_url) != 0 || strcmp(acct_name, name) != 0)
-		return -ESTALE;
+	/*
+	 * Valid, but another account's: what Tradovate counts per IP stays
+	 * (windows, holds, and the generation, which only goes up); what
+	 * belongs to the account goes.
+	 */
+	if (strcmp(acct_url, base_url) != 0 || strcmp(acct_name, name) != 0) {
+		token_clear(&s->token);
+		secret_free(s->p_ticket);
+		s->p_ticket = NULL;
+		s->credentials_rejected = false;
+		s->credentials_changed_at = 0;
+		return SNAPSHOT_OTHER_ACCOUNT;
+	}
 	return 0;
 }
 
@@ -449,5 +459,5 @@ int snapshot_decode(const char *text, size_t len, const char *base_url, const ch
 		return r;
 	}
 	*out = s;
-	return 0;
+	return r;
 }

@@ -18,6 +18,8 @@
 #define SNAPSHOT_VERSION 2
 /* Longest text accepted by snapshot_decode. */
 #define SNAPSHOT_MAX (64 * 1024)
+/* snapshot_decode: the text is another account's (see there). */
+#define SNAPSHOT_OTHER_ACCOUNT 1
 
 /* Encode s for the account into *out (NUL-terminated, *out_len bytes). 0 or -ENOMEM. */
 int snapshot_encode(const struct lc_snapshot *s, const char *base_url, const char *name,
@@ -29,8 +31,12 @@ void snapshot_text_free(char *text, size_t len);
 /*
  * Decode text (len bytes) with full validation: every field's type and
  * range, tokens as b64token (token_text_valid). Returns 0 with *out filled
- * (lc_snapshot_clear it), -EBADMSG when malformed, -ESTALE when it is
- * another account's, -ENOMEM. *out is untouched on failure.
+ * (lc_snapshot_clear it); SNAPSHOT_OTHER_ACCOUNT when the text is another
+ * account's, with *out holding only what does not belong to the account
+ * (the generation, the hourly windows, Tradovate's hold: its limits count
+ * per IP, and a reload to another account keeps them too), never its
+ * token, penalty ticket or rejected credentials; -EBADMSG when malformed,
+ * -ENOMEM. *out is untouched on failure.
  */
 int snapshot_decode(const char *text, size_t len, const char *base_url, const char *name,
 		    struct lc_snapshot *out);

@@ -6,11 +6,13 @@
 #define TVTOKEND_STATEFILE_H
 
 #include "lifecycle.h"
+#include "snapshot.h"
 
 /*
  * Read path. Returns 0 with *s filled (lc_snapshot_clear it), -ENOENT when
- * there is none, -EBADMSG when corrupt, -ESTALE when it belongs to another
- * account (base_url, name), other -errno on I/O errors.
+ * there is none, -EBADMSG when corrupt, SNAPSHOT_OTHER_ACCOUNT when it
+ * belongs to another account (base_url, name) with *s holding what is not
+ * the account's (snapshot_decode), other -errno on I/O errors.
  */
 int statefile_read(const char *path, const char *base_url, const char *name, struct lc_snapshot *s);
 

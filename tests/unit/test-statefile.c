@@ -199,15 +199,34 @@ static void test_missing_file_is_enoent(void **state)
 	assert_int_equal(statefile_read(f->path, URL, "demo", &out), -ENOENT);
 }
 
-static void test_another_account_is_estale(void **state)
+static void test_another_account_keeps_what_is_not_the_accounts(void **state)
 {
 	struct fixture *f = *state;
 	struct token t = { .access_token = "tok-c", .expiration = 1800000000000000ull };
 	struct lc_snapshot in = token_snapshot(&t, 3), out;
 
+	in.renewals = (struct lc_window){ .t = { 1700000000000000ull }, .n = 1 };
+	in.failed = (struct lc_window){ .t = { 1700000001000000ull, 1700000002000000ull }, .n = 2 };
+	in.hold = LC_HOLD_RATE_LIMITED;
+	in.hold_until = 1800000000000000ull;
+	in.hold_for = LC_SEND_REQUEST;
+	in.credentials_rejected = true;
+	in.credentials_changed_at = 1700000003000000ull;
 	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
-	assert_int_equal(statefile_read(f->path, URL, "someone-else", &out), -ESTALE);
-	assert_int_equal(statefile_read(f->path, "https://live.tradovateapi.com/v1", "demo", &out), -ESTALE);
+	assert_int_equal(statefile_read(f->path, URL, "someone-else", &out), SNAPSHOT_OTHER_ACCOUNT);
+	assert_null(out.token.access_token);
+	assert_null(out.p_ticket);
+	assert_false(out.credentials_rejected);
+	assert_int_equal(out.generation, 3);
+	assert_int_equal(out.renewals.n, 1);
+	assert_int_equal(out.failed.n, 2);
+	assert_int_equal(out.hold, LC_HOLD_RATE_LIMITED);
+	assert_int_equal(out.hold_until, 1800000000000000ull);
+	lc_snapshot_clear(&out);
+	assert_int_equal(statefile_read(f->path, "https://live.tradovateapi.com/v1", "demo", &out),
+			 SNAPSHOT_OTHER_ACCOUNT);
+	assert_null(out.token.access_token);
+	lc_snapshot_clear(&out);
 }
 
 static void test_corrupt_files_are_ebadmsg(void **state)
@@ -372,7 +391,10 @@ static void test_encoded_text_is_valid_json_and_decodes_alike(void **state)
 	lc_snapshot_clear(&out);
 	assert_int_equal(snapshot_decode(text, len, URL, "demo", &out), 0);
 	assert_int_equal(out.generation, 4);
-	assert_int_equal(snapshot_decode(text, len, URL, "other", &out), -ESTALE);
+	lc_snapshot_clear(&out);
+	assert_int_equal(snapshot_decode(text, len, URL, "other", &out), SNAPSHOT_OTHER_ACCOUNT);
+	assert_null(out.token.access_token);
+	assert_int_equal(out.failed.n, 1);
 	snapshot_text_free(text, len);
 	lc_snapshot_clear(&out);
 }
@@ -386,7 +408,7 @@ int main(void)
 		T(test_generation_alone_is_kept_without_a_token),
 		T(test_version_1_files_are_still_read),
 		T(test_missing_file_is_enoent),
-		T(test_another_account_is_estale),
+		T(test_another_account_keeps_what_is_not_the_accounts),
 		T(test_corrupt_files_are_ebadmsg),
 		T(test_a_token_over_8_kib_is_refused),
 		T(test_oversized_file_is_refused),

@@ -71,15 +71,27 @@ assert_seq "request ok 200" "renew ok 200" "request ok 200" "request ok 200"
 assert_eq "$(stat -c %a "$state")" 600 "state file mode after rewriting a corrupt one"
 daemon_stop
 
-# 5. Another account (Name changed): the saved token is neither served nor renewed.
+# 5. Another account (Name changed): the saved token is neither served nor
+# renewed, but what Tradovate counts per IP stays, as a reload would keep it:
+# the generation goes on, the failed request of the other account counts.
+gen=1   # where step 4 ended
 config "RenewBeforeSec=5s" "[Tradovate]" "Name=other"
 daemon_start
 wait_state credentials_rejected 5
-grep -q "state file $state belongs to another account; ignoring it" "$T/daemon.log" ||
+grep -q "state file $state belongs to another account: keeping its hourly counts, Tradovate's holds and the generation, not its token" "$T/daemon.log" ||
 	fail "the other account's file was not logged"
 assert_eq "$(get_token)" io.tvtokend.Broker.NoToken "GetToken for another account"
 assert_seq "request ok 200" "renew ok 200" "request ok 200" "request ok 200" "request ok 200 reject=name"
 assert_events acquired renewed acquired acquired credentials_rejected
+assert_eq "$(status_field generation)" "$gen" "generation kept across a restart to another account"
+daemon_stop
+# Back to the first account, after another failed request: the generation goes on, and the
+# rejected request still counts in the hour.
+config "RenewBeforeSec=5s"
+daemon_start
+wait_state valid 5
+assert_eq "$(token_field generation)" "$((gen + 1))" "generation after switching back"
+assert_eq "$(status_field failedRequestsLeftThisHour)" 3 "failed requests left after the other account's rejection"
 daemon_stop
 assert_no_secrets "$T/daemon.log" "$T/mock.out"
 assert_no_sanitizer_reports "$T/daemon.log" "$T/mock.out"
