@@ -8,6 +8,7 @@ packages="
 	libcurl4-openssl-dev libevent-dev libjson-c-dev libsystemd-dev libinih-dev
 	libcmocka-dev libssl-dev
 	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
+	etcd-server etcd-client
 	systemd
 "
 
