@@ -51,10 +51,28 @@ struct config {
 	size_t n_allow_groups;
 	unsigned max_clients;
 
+	/* [Cluster]: cluster mode on etcd; without the section, a standalone broker */
+	bool cluster;               /* a [Cluster] section was read */
+	char **etcd;                /* client URLs, scheme in lower case, no trailing '/' */
+	size_t n_etcd;
+	char *election;             /* resolved: Election= or tvtokend/<Name> */
+	char *member;               /* resolved: Member= or the host name */
+	usec_t lease;               /* whole seconds */
+	char *etcd_ca_file;         /* NULL: system store */
+	char *etcd_cert_file;       /* with etcd_key_file, or neither */
+	char *etcd_key_file;
+	char *etcd_user;            /* NULL: no authentication */
+	char *etcd_password_file;   /* resolved when etcd_user is set: EtcdPasswordFile= or the credential */
+
 	/* Secrets, read from the files above; wiped by config_free(). */
 	char *password;
 	char *secret;
+	char *etcd_password;        /* only with etcd_user */
 };
+
+#define CONFIG_MAX_ETCD 16          /* endpoints in Etcd= */
+#define CONFIG_MAX_ELECTION 128     /* bytes in Election= */
+#define CONFIG_MAX_MEMBER 64        /* bytes in Member= */
 
 #define CONFIG_MAX_WARNINGS 8
 
