@@ -224,12 +224,19 @@ etcd_raft_leader()
 {
 	local i
 
+	# "endpoint, id, version, db size, is leader, is learner, term, ..."
 	for i in 0 1 2; do
-		if etcdctl_at "$i" endpoint status -w json 2>/dev/null |
-			jq -e '.[0].Status.leader == .[0].Status.header.member_id' >/dev/null 2>&1; then
+		if etcdctl_at "$i" endpoint status -w simple 2>/dev/null |
+			awk -F', ' '$5 == "true" { found = 1 } END { exit !found }'; then
 			echo "$i"
 			return 0
 		fi
 	done
 	return 1
+}
+
+# The hex member id of member $1 (from etcd's own listing; JSON numbers lose bits in jq).
+etcd_member_id()
+{
+	etcdctl_all member list -w simple 2>/dev/null | awk -F', ' -v n="m$1" '$3 == n { print $1 }'
 }
