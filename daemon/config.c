@@ -1570,6 +1570,11 @@ static void config_finish_cluster(struct config_loader *l)
 		else
 			config_error_at(l, KEY_ETCD_KEY_FILE, "needs EtcdCertFile= as well");
 	}
+	/* etcd's JSON gateway answers 400 to a client certificate once authentication is on. */
+	if (l->c.etcd_user != NULL && l->c.etcd_cert_file != NULL)
+		config_error_at(l, KEY_ETCD_USER, "cannot be used with EtcdCertFile=: etcd's JSON "
+		    "gateway refuses client certificates when authentication is on; use one or the "
+		    "other");
 	if (l->c.etcd_user == NULL) {
 		if (l->c.etcd_password_file != NULL)
 			config_error_at(l, KEY_ETCD_PASSWORD_FILE, "set without EtcdUser=");

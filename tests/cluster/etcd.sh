@@ -2,8 +2,11 @@
 # 127.0.0.1, each with its own data directory under the caller's scratch
 # directory, on ports the kernel found free. Sourced, not run.
 #
-#   etcd_start DIR [tls]     start members 0..2 (DIR/etcd0 ...); with tls, clients
-#                            speak https with client certificates (DIR/pki, see below)
+#   etcd_start DIR [tls|tls-server]
+#                            start members 0..2 (DIR/etcd0 ...); with tls, clients speak
+#                            https with client certificates (DIR/pki, see below); with
+#                            tls-server, https with a server certificate only (etcd's
+#                            JSON gateway refuses client certificates once auth is on)
 #   etcd_cleanup             kill every member started here (call it from an EXIT trap)
 #   etcd_kill N              kill -9 member N      etcd_stop N / etcd_cont N   SIGSTOP / SIGCONT
 #   etcd_restart N           start member N again on its data directory and ports
@@ -74,10 +77,12 @@ etcd_spawn()
 	for j in 0 1 2; do
 		cluster="${cluster:+$cluster,}m$j=http://127.0.0.1:${ETCD_PEER_PORTS[$j]}"
 	done
+	if [ "$ETCD_TLS" = tls ]; then
+		tls=(--client-cert-auth --trusted-ca-file="$ETCD_PKI/ca.pem")
+	fi
 	if [ -n "$ETCD_TLS" ]; then
 		scheme=https
-		tls=(--cert-file="$ETCD_PKI/server.pem" --key-file="$ETCD_PKI/server-key.pem"
-			--client-cert-auth --trusted-ca-file="$ETCD_PKI/ca.pem")
+		tls+=(--cert-file="$ETCD_PKI/server.pem" --key-file="$ETCD_PKI/server-key.pem")
 	fi
 	etcd --name "m$i" --data-dir "$ETCD_DIR/etcd$i" \
 		--listen-client-urls "$scheme://127.0.0.1:${ETCD_CLIENT_PORTS[$i]}" \
@@ -102,8 +107,10 @@ etcdctl_at()
 		shift
 	done
 	if [ -n "$ETCD_TLS" ]; then
-		args+=(--cacert="$ETCD_PKI/ca.pem" --cert="$ETCD_PKI/client.pem"
-			--key="$ETCD_PKI/client-key.pem")
+		args+=(--cacert="$ETCD_PKI/ca.pem")
+	fi
+	if [ "$ETCD_TLS" = tls ]; then
+		args+=(--cert="$ETCD_PKI/client.pem" --key="$ETCD_PKI/client-key.pem")
 	fi
 	if [ -n "$ETCD_ROOT_PASSWORD" ]; then
 		args+=(--user="root:$ETCD_ROOT_PASSWORD")
@@ -162,7 +169,7 @@ etcd_start()
 	ETCD_DIR=$1
 	mkdir -p "$ETCD_DIR" || return 1
 	ETCD_TLS=${2:-}
-	if [ "$ETCD_TLS" = tls ]; then
+	if [ -n "$ETCD_TLS" ]; then
 		ETCD_PKI=$ETCD_DIR/pki
 		etcd_make_pki "$ETCD_PKI" || { echo "etcd: cannot make certificates" >&2; return 1; }
 	fi

@@ -73,7 +73,8 @@ ELECTION="tvtokend/test-$$"
 MARKER="PLAINTEXT-MARKER-$$-$RANDOM"
 PASSWORD="hunter2-$$"
 
-# Write the config of node $1 (member n$1) for the etcd started.
+# Write the config of node $1 (member n$1) for the etcd started; $NODE_CLUSTER_EXTRA
+# (lines) goes into its [Cluster] section.
 node_config()
 {
 	local i=$1
@@ -97,6 +98,7 @@ Etcd=$ETCD_ENDPOINTS
 Election=$ELECTION
 Member=n$i
 LeaseSec=${LEASE_SEC}s
+${NODE_CLUSTER_EXTRA:-}
 EOC
 }
 

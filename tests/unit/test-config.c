@@ -1938,9 +1938,7 @@ static void cluster_section_takes_every_key(void **state)
 	    "LeaseSec=3s\n"
 	    "EtcdCAFile=/etc/etcd/ca.pem\n"
 	    "EtcdCertFile=/etc/etcd/client.pem\n"
-	    "EtcdKeyFile=/etc/etcd/client-key.pem\n"
-	    "EtcdUser=tvtokend\n"
-	    "EtcdPasswordFile=%s\n", pw) > 0);
+	    "EtcdKeyFile=/etc/etcd/client-key.pem\n") > 0);
 	assert_loaded(t, load(t, text));
 	free(text);
 	assert_true(t->c.cluster);
@@ -1954,6 +1952,12 @@ static void cluster_section_takes_every_key(void **state)
 	assert_string_equal(t->c.etcd_ca_file, "/etc/etcd/ca.pem");
 	assert_string_equal(t->c.etcd_cert_file, "/etc/etcd/client.pem");
 	assert_string_equal(t->c.etcd_key_file, "/etc/etcd/client-key.pem");
+	assert_null(t->c.etcd_user);
+
+	/* A user instead of the client certificate. */
+	assert_true(asprintf(&text, CLUSTER "EtcdUser=tvtokend\nEtcdPasswordFile=%s\n", pw) > 0);
+	assert_loaded(t, load(t, text));
+	free(text);
 	assert_string_equal(t->c.etcd_user, "tvtokend");
 	assert_string_equal(t->c.etcd_password_file, pw);
 	assert_string_equal(t->c.etcd_password, "etcd secret");
@@ -2190,6 +2194,25 @@ static void client_certificate_and_key_come_together(void **state)
 	r = load(t, CLUSTER "EtcdKeyFile=etc/key.pem\n");
 	assert_only_error(t, r, "%s:%d: EtcdKeyFile: \"etc/key.pem\" is not an absolute path",
 	    t->conf, BASE_LINES + CLUSTER_LINES + 1);
+}
+
+static void etcd_user_and_client_certificate_exclude_each_other(void **state)
+{
+	struct t *t = *state;
+	char pw[PATH_MAX], *text;
+	int r;
+
+	snprintf(pw, sizeof(pw), "%s/etcd-pw", t->dir);
+	write_text(pw, "pw\n");
+	assert_true(asprintf(&text, CLUSTER "EtcdCertFile=/c.pem\nEtcdKeyFile=/k.pem\n"
+	    "EtcdUser=tvtokend\nEtcdPasswordFile=%s\n", pw) > 0);
+	r = load(t, text);
+	free(text);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(t->e.n, 1);
+	assert_error(t, "%s:%d: EtcdUser: cannot be used with EtcdCertFile=: etcd's JSON gateway "
+	    "refuses client certificates when authentication is on; use one or the other",
+	    t->conf, BASE_LINES + CLUSTER_LINES + 3);
 }
 
 static void etcd_password_defaults_to_the_credential(void **state)
@@ -2432,6 +2455,7 @@ int main(void)
 		T(member_refuses_what_cannot_name_a_broker),
 		T(lease_takes_whole_seconds_from_2s_to_5min),
 		T(client_certificate_and_key_come_together),
+		T(etcd_user_and_client_certificate_exclude_each_other),
 		T(etcd_password_defaults_to_the_credential),
 		T(etcd_user_without_a_password_source_is_an_error),
 		T(etcd_password_file_is_read_like_the_others),
