@@ -167,6 +167,7 @@ cluster_now(void)
 	return (uint64_t)ts.tv_sec * USEC_PER_SEC + (uint64_t)ts.tv_nsec / 1000;
 }
 
+/* The word for a role, as GetStatus will show it. */
 const char *
 cluster_role_name(enum cluster_role role)
 {
@@ -185,6 +186,7 @@ cluster_role_name(enum cluster_role role)
 
 /* ---- payloads ---- */
 
+/* Frame a member payload: version, kind, member, then state or report. */
 int
 cluster_payload_build(const struct cluster_payload *in, uint8_t **out, size_t *len)
 {
@@ -220,6 +222,7 @@ cluster_payload_build(const struct cluster_payload *in, uint8_t **out, size_t *l
 	return 0;
 }
 
+/* Check and split a member payload. */
 int
 cluster_payload_parse(const uint8_t *p, size_t len, struct cluster_payload *out)
 {
@@ -298,7 +301,7 @@ cluster_backoff(struct cluster *c, unsigned n)
 	return d / 2 + cluster_random(c) % (d / 2 + 1);
 }
 
-/* Note that etcd answered (a follower stays one while etcd answers, whatever its own lease does). */
+/* Note that etcd answered: a follower stays one while etcd answers, whatever its lease does. */
 static void
 cluster_heard(struct cluster *c, const struct etcd_reply *r)
 {
@@ -746,6 +749,8 @@ cluster_observe_msg(struct etcd_call *call, const struct etcd_reply *r, void *ar
 		return;
 	}
 	c->observe_call = NULL;
+	if (c->observe_failures == 0)
+		log_warnx("cluster: observing the election stopped: %s; starting again", r->message);
 	c->observe_retry_at = cluster_now() + cluster_backoff(c, c->observe_failures++);
 	/* Learn what was missed as soon as etcd answers. */
 	c->poll_next = cluster_now();
@@ -1145,6 +1150,7 @@ cluster_kick_event(evutil_socket_t fd, short what, void *arg)
 
 /* ---- the public side ---- */
 
+/* Mark the state changed; the leader proclaims it on the next run. */
 void
 cluster_proclaim(struct cluster *c)
 {
@@ -1153,6 +1159,7 @@ cluster_proclaim(struct cluster *c)
 	cluster_kick(c);
 }
 
+/* Queue a follower's report for the leader (the newest generation wins). */
 int
 cluster_report_rejected(struct cluster *c, int64_t generation)
 {
@@ -1169,6 +1176,7 @@ cluster_report_rejected(struct cluster *c, int64_t generation)
 	return 0;
 }
 
+/* Whether Tradovate may be contacted now: leader, with a fresh keep-alive. */
 bool
 cluster_may_send(struct cluster *c)
 {
@@ -1184,6 +1192,7 @@ cluster_may_send(struct cluster *c)
 	return true;
 }
 
+/* The role now. */
 enum cluster_role
 cluster_role(const struct cluster *c)
 {
@@ -1192,12 +1201,14 @@ cluster_role(const struct cluster *c)
 	return cluster_compute_role(c, &leader);
 }
 
+/* The leader as last told to the broker. */
 const char *
 cluster_leader(const struct cluster *c)
 {
 	return c->told && c->told_leader[0] != '\0' ? c->told_leader : NULL;
 }
 
+/* The timing derived from LeaseSec. */
 const struct cluster_timing *
 cluster_timing(const struct cluster *c)
 {
@@ -1217,6 +1228,7 @@ cluster_set_timing(struct cluster_timing *t, uint64_t lease)
 	t->retry_max = lease;
 }
 
+/* Copy what the cluster needs from cfg, derive the key, make the etcd client and timers. */
 int
 cluster_new(struct event_base *base, struct http *http, const struct config *cfg,
     const struct cluster_callbacks *cb, void *arg, struct cluster **out)
@@ -1286,6 +1298,7 @@ fail:
 	return r;
 }
 
+/* Begin: report candidate, then lease, campaign and observe on the next run. */
 int
 cluster_start(struct cluster *c)
 {
@@ -1322,6 +1335,7 @@ cluster_stop_revoked(struct etcd_call *call, const struct etcd_reply *r, void *a
 	event_active(c->stop_ev, EV_TIMEOUT, 0);
 }
 
+/* Stop everything, revoke the lease so another takes over at once, then call done. */
 void
 cluster_stop(struct cluster *c, void (*done)(void *arg), void *arg)
 {
@@ -1360,6 +1374,7 @@ cluster_stop(struct cluster *c, void (*done)(void *arg), void *arg)
 	event_active(c->stop_ev, EV_TIMEOUT, 0);
 }
 
+/* Cancel every call, free the timers and wipe the key. */
 void
 cluster_free(struct cluster *c)
 {

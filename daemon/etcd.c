@@ -133,6 +133,7 @@ etcd_b64_digit(char c)
 	return etcd_b64_value[(unsigned char)c] - 1;
 }
 
+/* Decode canonical standard base64 only, at most max bytes out. */
 int
 etcd_base64_decode(const char *in, size_t len, size_t max, uint8_t **out, size_t *out_len)
 {
@@ -188,6 +189,7 @@ bad:
 	return -EINVAL;
 }
 
+/* Encode bytes as standard base64 with padding. */
 char *
 etcd_base64_encode(const uint8_t *in, size_t len)
 {
@@ -217,6 +219,7 @@ etcd_base64_encode(const uint8_t *in, size_t len)
 	return out;
 }
 
+/* Parse a decimal int64 written the gateway's way: digits, an optional '-', nothing else. */
 int
 etcd_parse_int64(const char *s, size_t len, int64_t *out)
 {
@@ -245,6 +248,7 @@ etcd_parse_int64(const char *s, size_t len, int64_t *out)
 	return 0;
 }
 
+/* The first key after every key that starts with prefix. */
 int
 etcd_prefix_end(const uint8_t *prefix, size_t len, uint8_t **out, size_t *out_len)
 {
@@ -536,6 +540,7 @@ etcd_parse_events(struct json_object *obj, struct etcd_reply *r)
 	return 0;
 }
 
+/* Free what a leader key holds. */
 void
 etcd_leader_key_clear(struct etcd_leader_key *k)
 {
@@ -544,6 +549,7 @@ etcd_leader_key_clear(struct etcd_leader_key *k)
 	memset(k, 0, sizeof(*k));
 }
 
+/* Deep-copy a leader key. */
 int
 etcd_leader_key_copy(struct etcd_leader_key *dst, const struct etcd_leader_key *src)
 {
@@ -740,6 +746,7 @@ etcd_parse_fields(enum etcd_op op, struct json_object *obj, struct etcd_reply *r
 	}
 }
 
+/* Wipe and free everything a parsed reply holds. */
 void
 etcd_reply_clear(struct etcd_reply *r)
 {
@@ -756,6 +763,7 @@ etcd_reply_clear(struct etcd_reply *r)
 	explicit_bzero(r, sizeof(*r));
 }
 
+/* Parse one reply body or stream line of op into r. */
 int
 etcd_parse(enum etcd_op op, long status, const char *body, size_t len, struct etcd_reply *r)
 {
@@ -878,6 +886,7 @@ etcd_call_fail(struct etcd_call *c, int error, const char *fmt, ...)
 	etcd_call_finish(c, &r);
 }
 
+/* Cancel a call; inside its own callback it is freed when the callback returns. */
 void
 etcd_call_cancel(struct etcd_call *c)
 {
@@ -1322,6 +1331,7 @@ etcd_key_ok(const char *key)
 	return key != NULL && key[0] != '\0' && strnlen(key, ETCD_MAX_KEY + 1) <= ETCD_MAX_KEY;
 }
 
+/* POST /v3/lease/grant. */
 int
 etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1336,6 +1346,7 @@ etcd_lease_grant(struct etcd *e, int64_t ttl, etcd_reply_fn fn, void *arg,
 	    0, fn, arg, out);
 }
 
+/* POST /v3/lease/keepalive: one refresh, one answer. */
 int
 etcd_lease_keepalive(struct etcd *e, int64_t id, usec_t timeout, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1350,6 +1361,7 @@ etcd_lease_keepalive(struct etcd *e, int64_t id, usec_t timeout, etcd_reply_fn f
 	    timeout, fn, arg, out);
 }
 
+/* POST /v3/lease/revoke: the lease and every key attached to it go. */
 int
 etcd_lease_revoke(struct etcd *e, int64_t id, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1364,6 +1376,7 @@ etcd_lease_revoke(struct etcd *e, int64_t id, etcd_reply_fn fn, void *arg,
 	    0, fn, arg, out);
 }
 
+/* POST /v3/election/campaign: answers once elected. */
 int
 etcd_campaign(struct etcd *e, const char *name, int64_t lease, const uint8_t *value,
     size_t len, etcd_reply_fn fn, void *arg, struct etcd_call **out)
@@ -1398,6 +1411,7 @@ etcd_leader_json(const struct etcd_leader_key *k)
 	return o;
 }
 
+/* POST /v3/election/proclaim: a new value, only while leader. */
 int
 etcd_proclaim(struct etcd *e, const struct etcd_leader_key *leader, const uint8_t *value,
     size_t len, etcd_reply_fn fn, void *arg, struct etcd_call **out)
@@ -1414,6 +1428,7 @@ etcd_proclaim(struct etcd *e, const struct etcd_leader_key *leader, const uint8_
 	return etcd_submit_json(e, ETCD_OP_PROCLAIM, o, ok, 0, fn, arg, out);
 }
 
+/* POST /v3/election/leader. */
 int
 etcd_leader(struct etcd *e, const char *name, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1427,6 +1442,7 @@ etcd_leader(struct etcd *e, const char *name, etcd_reply_fn fn, void *arg,
 	    etcd_json_add_bytes(o, "name", (const uint8_t *)name, strlen(name)), 0, fn, arg, out);
 }
 
+/* POST /v3/election/resign. */
 int
 etcd_resign(struct etcd *e, const struct etcd_leader_key *leader, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1440,6 +1456,7 @@ etcd_resign(struct etcd *e, const struct etcd_leader_key *leader, etcd_reply_fn 
 	    etcd_json_add(o, "leader", etcd_leader_json(leader)), 0, fn, arg, out);
 }
 
+/* POST /v3/election/observe: a stream of the leader's values. */
 int
 etcd_observe(struct etcd *e, const char *name, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1453,6 +1470,7 @@ etcd_observe(struct etcd *e, const char *name, etcd_reply_fn fn, void *arg,
 	    etcd_json_add_bytes(o, "name", (const uint8_t *)name, strlen(name)), 0, fn, arg, out);
 }
 
+/* POST /v3/kv/put. */
 int
 etcd_put(struct etcd *e, const char *key, const uint8_t *value, size_t len, int64_t lease,
     etcd_reply_fn fn, void *arg, struct etcd_call **out)
@@ -1486,6 +1504,7 @@ etcd_json_add_range(struct json_object *o, const char *key, bool prefix)
 	return ok;
 }
 
+/* POST /v3/kv/range. */
 int
 etcd_range(struct etcd *e, const char *key, bool prefix, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1499,6 +1518,7 @@ etcd_range(struct etcd *e, const char *key, bool prefix, etcd_reply_fn fn, void 
 	    fn, arg, out);
 }
 
+/* POST /v3/kv/deleterange. */
 int
 etcd_delete(struct etcd *e, const char *key, bool prefix, etcd_reply_fn fn, void *arg,
     struct etcd_call **out)
@@ -1512,6 +1532,7 @@ etcd_delete(struct etcd *e, const char *key, bool prefix, etcd_reply_fn fn, void
 	    fn, arg, out);
 }
 
+/* POST /v3/watch with a create request: a stream of events. */
 int
 etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_revision,
     etcd_reply_fn fn, void *arg, struct etcd_call **out)
@@ -1535,18 +1556,21 @@ etcd_watch(struct etcd *e, const char *key, bool prefix, int64_t start_revision,
 	    0, fn, arg, out);
 }
 
+/* The endpoint calls go to now. */
 const char *
 etcd_endpoint(const struct etcd *e)
 {
 	return e->endpoints[e->current];
 }
 
+/* How often calls moved on to another endpoint. */
 unsigned
 etcd_failovers(const struct etcd *e)
 {
 	return e->failovers;
 }
 
+/* How often a token was obtained. */
 unsigned
 etcd_authentications(const struct etcd *e)
 {
@@ -1585,6 +1609,7 @@ etcd_endpoint_ok(const char *url)
 	return true;
 }
 
+/* Check and copy the options into a new client. */
 int
 etcd_new(struct http *h, const struct etcd_options *o, struct etcd **out)
 {
@@ -1627,6 +1652,7 @@ etcd_new(struct http *h, const struct etcd_options *o, struct etcd **out)
 	return 0;
 }
 
+/* Cancel every call, wipe the secrets and free. */
 void
 etcd_free(struct etcd *e)
 {

@@ -160,6 +160,7 @@ http_buf_consume(struct http_buf *b, size_t n)
 	b->data[b->len] = '\0';
 }
 
+/* Start a splitter empty, with its bounds. */
 void
 http_lines_init(struct http_lines *l, size_t max_line, size_t max_total)
 {
@@ -212,6 +213,7 @@ http_lines_emit(const char *p, size_t n, int (*fn)(const char *, size_t, void *)
 	return fn(p, n, arg);
 }
 
+/* Split data into lines for fn, keeping an incomplete last line for the next piece. */
 int
 http_lines_feed(struct http_lines *l, const char *data, size_t len,
     int (*fn)(const char *line, size_t len, void *arg), void *arg)
@@ -261,6 +263,7 @@ http_lines_feed(struct http_lines *l, const char *data, size_t len,
 	return 0;
 }
 
+/* Hand over the last line when the stream ended without a newline. */
 int
 http_lines_finish(struct http_lines *l,
     int (*fn)(const char *line, size_t len, void *arg), void *arg)
@@ -275,6 +278,7 @@ http_lines_finish(struct http_lines *l,
 	return r;
 }
 
+/* Wipe and free what the splitter holds. */
 void
 http_lines_clear(struct http_lines *l)
 {
@@ -330,6 +334,7 @@ http_reap_event(evutil_socket_t fd, short what, void *arg)
 	}
 }
 
+/* Stop a transfer now; its memory goes on a later loop turn (reap). */
 void
 http_cancel(struct http_xfer *x)
 {
@@ -348,12 +353,14 @@ http_cancel(struct http_xfer *x)
 	event_active(h->reap_ev, EV_TIMEOUT, 0);
 }
 
+/* The status line's code seen so far. */
 long
 http_xfer_status(const struct http_xfer *x)
 {
 	return x->status;
 }
 
+/* Transfers in the multi handle now. */
 unsigned
 http_active(const struct http *h)
 {
@@ -859,6 +866,7 @@ http_request_valid(const struct http_request *req)
 	return 0;
 }
 
+/* Copy the request into a new transfer and hand it to the multi handle. */
 int
 http_start(struct http *h, const struct http_request *req, struct http_xfer **out)
 {
@@ -932,6 +940,7 @@ nomem:
 	return -ENOMEM;
 }
 
+/* Create the engine: one multi handle, one timer and the reap event on base. */
 int
 http_new(struct event_base *base, struct http **out)
 {

@@ -87,6 +87,7 @@ seal_hkdf(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt, size_t salt_l
 	return ok == 1 ? 0 : -EIO;
 }
 
+/* Derive the AES key and its id from the framed credentials, salted with account and election. */
 int
 seal_key_derive(const char *password, const char *secret, const char *base_url,
     const char *name, const char *election, struct seal_key **out)
@@ -130,6 +131,7 @@ out:
 	return r;
 }
 
+/* Wipe and free a key. */
 void
 seal_key_free(struct seal_key *k)
 {
@@ -139,6 +141,7 @@ seal_key_free(struct seal_key *k)
 	free(k);
 }
 
+/* The key id, a second HKDF output that reveals nothing of the key. */
 const uint8_t *
 seal_key_id(const struct seal_key *k)
 {
@@ -183,6 +186,7 @@ seal_gcm(bool encrypt, const struct seal_key *k, const uint8_t *header,
 	return 0;
 }
 
+/* Seal plain for context under a fresh random nonce. */
 int
 seal_value(const struct seal_key *k, const char *context, const uint8_t *plain,
     size_t len, uint8_t **out, size_t *out_len)
@@ -217,6 +221,7 @@ seal_value(const struct seal_key *k, const char *context, const uint8_t *plain,
 	return 0;
 }
 
+/* Check the header, then open and authenticate a sealed value. */
 int
 seal_open(const struct seal_key *k, const char *context, const uint8_t *in,
     size_t len, uint8_t **plain, size_t *plain_len)
@@ -253,6 +258,7 @@ seal_open(const struct seal_key *k, const char *context, const uint8_t *in,
 	return 0;
 }
 
+/* Wipe and free an opened plaintext. */
 void
 seal_plain_free(uint8_t *plain, size_t len)
 {
@@ -262,6 +268,7 @@ seal_plain_free(uint8_t *plain, size_t len)
 	free(plain);
 }
 
+/* A short text for a seal_open error. */
 const char *
 seal_strerror(int r)
 {

@@ -88,6 +88,7 @@ node_say(const char *fmt, ...)
 	fflush(stdout);
 }
 
+/* The fake broker's state: the marker, the generation and who sealed it. */
 static int
 node_snapshot(uint8_t **out, size_t *len, void *arg)
 {
@@ -103,6 +104,7 @@ node_snapshot(uint8_t **out, size_t *len, void *arg)
 	return 0;
 }
 
+/* Print every role change. */
 static void
 node_role(enum cluster_role role, const char *leader, void *arg)
 {
@@ -112,6 +114,7 @@ node_role(enum cluster_role role, const char *leader, void *arg)
 	node_say("ROLE %s %s", cluster_role_name(role), leader != NULL ? leader : "-");
 }
 
+/* Adopt the generation of a followed value and print it. */
 static void
 node_follow(const uint8_t *state, size_t len, const char *leader, void *arg)
 {
@@ -131,6 +134,7 @@ node_follow(const uint8_t *state, size_t len, const char *leader, void *arg)
 	node_say("FOLLOW %" PRId64 " %s", gen, leader);
 }
 
+/* Leader: print a forwarded report and renew when it names the current generation. */
 static void
 node_report(int64_t generation, const char *member, void *arg)
 {
@@ -175,6 +179,7 @@ node_probe(evutil_socket_t fd, short what, void *arg)
 	n->may_send = may;
 }
 
+/* The cluster left cleanly: end the loop. */
 static void
 node_stopped(void *arg)
 {
@@ -184,6 +189,7 @@ node_stopped(void *arg)
 	event_base_loopbreak(n->base);
 }
 
+/* SIGTERM: leave the cluster cleanly. */
 static void
 node_sigterm(evutil_socket_t fd, short what, void *arg)
 {
@@ -193,6 +199,7 @@ node_sigterm(evutil_socket_t fd, short what, void *arg)
 	cluster_stop(n->cluster, node_stopped, n);
 }
 
+/* SIGUSR1: forward a ReportRejected of the current generation. */
 static void
 node_sigusr1(evutil_socket_t fd, short what, void *arg)
 {
@@ -202,6 +209,7 @@ node_sigusr1(evutil_socket_t fd, short what, void *arg)
 	node_say("REPORTED %" PRId64 " %d", n->generation, r);
 }
 
+/* Load the config, join the cluster, run until SIGTERM. */
 int
 main(int argc, char **argv)
 {
