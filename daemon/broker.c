@@ -39,6 +39,7 @@ struct broker {
 	broker_listener_fn listener;
 	void *listener_arg;
 	uint64_t rng;
+	bool save_failing;          /* the last state file write failed (and was logged) */
 	char status[256];
 };
 
@@ -84,17 +85,29 @@ static void broker_arm(struct broker *b, usec_t at)
 		log_warn("timerfd_settime");
 }
 
-/* Save the token (or only the generation) when a state file is configured. */
+/*
+ * Save the lifecycle's snapshot when a state file is configured. Called
+ * before a request goes out, so that a restart, however abrupt, knows it
+ * was sent and cannot get past a ceiling.
+ */
 static void broker_save(struct broker *b)
 {
+	struct lc_snapshot snap;
 	int r;
 
 	if (!b->cfg->state_file)
 		return;
-	r = statefile_write(b->cfg->state_file, b->cfg->base_url, b->cfg->name,
-			    lc_current(&b->lc, time_now()), b->lc.generation);
-	if (r < 0)
-		log_warnx("cannot write state file %s: %s", b->cfg->state_file, strerror(-r));
+	r = lc_snapshot_take(&b->lc, time_now(), &snap);
+	if (r == 0)
+		r = statefile_write(b->cfg->state_file, b->cfg->base_url, b->cfg->name, &snap);
+	lc_snapshot_clear(&snap);
+	/* Said once, not at every request, until a write works again. */
+	if (r < 0 && !b->save_failing)
+		log_warnx("cannot write state file %s: %s; a restart would forget the token and the hourly "
+			  "counts", b->cfg->state_file, strerror(-r));
+	else if (r == 0 && b->save_failing)
+		log_info("state file %s written again", b->cfg->state_file);
+	b->save_failing = r < 0;
 }
 
 /* "valid: expires 14:30:00Z, renewal at 14:15:00Z" — states and times only. */
@@ -128,6 +141,21 @@ void broker_status_text(const struct broker *b, char *buf, size_t len)
 
 static void broker_apply(struct broker *b);
 
+/* Log one event; a local ceiling's rate_limited names the ceiling instead of the last error. */
+static void broker_log_event(struct broker *b, const struct lc_event_rec *ev, const char *state)
+{
+	char why[96];
+
+	if (ev->event == LC_EV_RATE_LIMITED && ev->ceiling != LC_CEILING_NONE) {
+		snprintf(why, sizeof(why), "%s=%u reached",
+			 ev->ceiling == LC_CEILING_RENEWALS ? "MaxRenewalsPerHour" : "MaxFailedRequestsPerHour",
+			 ev->ceiling_max);
+		log_event(ev, state, why);
+		return;
+	}
+	log_event(ev, state, b->lc.last_error);
+}
+
 /* Start what the lifecycle asked to send. */
 static int broker_send(struct broker *b)
 {
@@ -136,7 +164,7 @@ static int broker_send(struct broker *b)
 	if (b->lc.send == LC_SEND_REQUEST)
 		r = upstream_request_token(b->up, b->lc.p_ticket);
 	else
-		r = upstream_renew(b->up, b->lc.token.access_token);
+		r = upstream_renew(b->up, b->lc.token.access_token, b->lc.token.md_access_token);
 	if (r < 0)
 		log_warnx("cannot start the %s: %s", b->lc.send == LC_SEND_REQUEST ? "token request" : "renewal",
 			  strerror(-r));
@@ -153,12 +181,12 @@ static void broker_apply(struct broker *b)
 		const char *state = lc_state_to_string(b->lc.state);
 
 		for (i = 0; i < b->lc.n_events; i++)
-			log_event(&b->lc.events[i], state, b->lc.last_error);
+			broker_log_event(b, &b->lc.events[i], state);
 		if (b->lc.report_at_ceiling)
 			log_warnx("ReportRejected for generation %llu answered with the current token: "
 				  "the hourly renewal ceiling (MaxRenewalsPerHour=%u) is reached",
 				  (unsigned long long)b->lc.generation, b->lc.p.max_renewals);
-		if (b->lc.token_changed || b->lc.token_lost)
+		if (b->lc.persist_changed || b->lc.token_changed || b->lc.token_lost)
 			broker_save(b);
 		if (b->lc.token_lost)
 			broker_notify(b, BROKER_TOKEN_LOST);
@@ -166,6 +194,8 @@ static void broker_apply(struct broker *b)
 			broker_notify(b, BROKER_TOKEN_NEW);
 		if (b->lc.gave_up_changed)
 			broker_notify(b, BROKER_GAVE_UP);
+		if (b->lc.reports_released)
+			broker_notify(b, BROKER_REPORTS_RELEASED);
 		if (b->lc.send == LC_SEND_NONE || broker_send(b) == 0)
 			break;
 		lc_send_failed(&b->lc, time_now());
@@ -195,29 +225,6 @@ static void broker_timer_cb(evutil_socket_t fd, short what, void *arg)
 	broker_apply(b);
 }
 
-/* Whether s contains the secret needle (a NULL or empty needle never matches). */
-static bool contains_secret(const char *s, const char *needle)
-{
-	return needle && *needle && strstr(s, needle) != NULL;
-}
-
-/*
- * The error text may quote the server; should it ever echo the password, the
- * API secret or the token, none of it may reach a log or a status reply.
- */
-static void broker_scrub_error(struct broker *b, struct reply *r)
-{
-	if (contains_secret(r->error, b->cfg->password) || contains_secret(r->error, b->cfg->secret) ||
-	    contains_secret(r->error, b->lc.token.access_token) ||
-	    contains_secret(r->error, b->lc.token.md_access_token) ||
-	    contains_secret(r->error, r->token.access_token) ||
-	    contains_secret(r->error, r->p_ticket)) {
-		explicit_bzero(r->error, sizeof(r->error));
-		snprintf(r->error, sizeof(r->error), "%s (the server's error text was withheld: it quoted a secret)",
-			 reply_outcome_to_string(r->outcome));
-	}
-}
-
 /* A request finished. */
 static void broker_upstream_done(struct reply *r, void *arg)
 {
@@ -228,7 +235,12 @@ static void broker_upstream_done(struct reply *r, void *arg)
 		log_warnx("slow upstream: the %s took %llu ms (Tradovate's limit is %s)",
 			  renewal ? "renewal" : "token request",
 			  (unsigned long long)(r->duration / USEC_PER_MSEC), renewal ? "1 s" : "2 s");
-	broker_scrub_error(b, r);
+	if (r->date_ignored)
+		log_warnx("the %s's Date header is %lld s %s the local clock (more than %llu s): "
+			  "the token's expiry is taken on the local clock, uncorrected",
+			  renewal ? "renewal" : "token request", (long long)llabs(r->date_skew / (int64_t)USEC_PER_SEC),
+			  r->date_skew > 0 ? "ahead of" : "behind",
+			  (unsigned long long)(REPLY_DATE_MAX_SKEW / USEC_PER_SEC));
 	lc_reply(&b->lc, r, time_now());
 	reply_clear(r);          /* what the lifecycle did not take over: wiped */
 	broker_apply(b);
@@ -282,28 +294,68 @@ void broker_set_listener(struct broker *b, broker_listener_fn fn, void *arg)
 	b->listener_arg = arg;
 }
 
-/* Restore the saved token, then let the lifecycle decide the first step. */
-void broker_start(struct broker *b)
+/* Say what a restart carried over besides the token: ceilings, holds, rejected credentials. */
+static void broker_log_restored(struct broker *b, usec_t now)
+{
+	const struct lifecycle *lc = &b->lc;
+	char until[TIME_RFC3339_MAX];
+	unsigned ren = lc->p.max_renewals - lc_renewals_left(lc, now);
+	unsigned failed = lc->p.max_failed - lc_failed_left(lc, now);
+
+	if (ren || failed)
+		log_info("restored the hourly counts from %s: %u renewal%s and %u failed token request%s "
+			 "in the last hour", b->cfg->state_file, ren, ren == 1 ? "" : "s", failed, failed == 1 ? "" : "s");
+	if (lc->hold != LC_HOLD_NONE && now < lc->hold_until)
+		log_info("restored from %s: %s until %s", b->cfg->state_file,
+			 lc_state_to_string(lc->hold == LC_HOLD_PENALTY ? LC_PENALTY :
+					    lc->hold == LC_HOLD_RATE_LIMITED ? LC_RATE_LIMITED : LC_LOCKED_OUT),
+			 time_format_rfc3339(lc->hold_until, until));
+	if (lc->credentials_rejected)
+		log_warnx("restored from %s: Tradovate rejected the credentials before the restart; "
+			  "nothing is sent until a reload (systemctl reload, SIGHUP)", b->cfg->state_file);
+}
+
+/* Read the state file into the lifecycle (token, windows, holds). */
+static void broker_restore(struct broker *b)
 {
 	const struct config *cfg = b->cfg;
-	struct token t = { 0 };
+	struct lc_snapshot snap;
+	usec_t now = time_now();
 	int r;
 
-	if (cfg->state_file) {
-		r = statefile_read(cfg->state_file, cfg->base_url, cfg->name, &t);
-		if (r == 0) {
-			if (lc_restore(&b->lc, &t, time_now()) == 0 && lc_current(&b->lc, time_now()))
-				log_info("restored the token (generation %llu) from %s",
-					 (unsigned long long)t.generation, cfg->state_file);
-		} else if (r == -EBADMSG) {
-			log_warnx("state file %s is corrupt; ignoring it", cfg->state_file);
-		} else if (r == -ESTALE) {
-			log_info("state file %s belongs to another account; ignoring it", cfg->state_file);
-		} else if (r != -ENOENT) {
-			log_warnx("cannot read state file %s: %s", cfg->state_file, strerror(-r));
-		}
-		token_clear(&t);
+	r = statefile_remove_stale(cfg->state_file);
+	if (r > 0)
+		log_info("removed %d temp file%s a killed write left beside %s", r, r == 1 ? "" : "s",
+			 cfg->state_file);
+	else if (r < 0)
+		log_warnx("cannot look for temp files beside %s: %s", cfg->state_file, strerror(-r));
+
+	memset(&snap, 0, sizeof(snap));
+	r = statefile_read(cfg->state_file, cfg->base_url, cfg->name, &snap);
+	if (r == 0) {
+		r = lc_snapshot_adopt(&b->lc, &snap, now);
+		if (r < 0)
+			log_warnx("cannot restore the state from %s: %s", cfg->state_file, strerror(-r));
+		else if (lc_current(&b->lc, now))
+			log_info("restored the token (generation %llu) from %s",
+				 (unsigned long long)b->lc.token.generation, cfg->state_file);
+		if (r == 0)
+			broker_log_restored(b, now);
+	} else if (r == -EBADMSG) {
+		log_warnx("state file %s is corrupt; ignoring it", cfg->state_file);
+	} else if (r == -ESTALE) {
+		log_info("state file %s belongs to another account; ignoring it", cfg->state_file);
+	} else if (r != -ENOENT) {
+		log_warnx("cannot read state file %s: %s", cfg->state_file, strerror(-r));
 	}
+	lc_snapshot_clear(&snap);
+}
+
+/* Restore the saved state, then let the lifecycle decide the first step. */
+void broker_start(struct broker *b)
+{
+	if (b->cfg->state_file)
+		broker_restore(b);
 	lc_start(&b->lc, time_now());
 	broker_apply(b);
 }

@@ -20,6 +20,7 @@ enum broker_change {
 	BROKER_TOKEN_NEW,     /* a new token is current: answer waiters, feed watchers */
 	BROKER_TOKEN_LOST,    /* the token was dropped: watchers get NoToken */
 	BROKER_GAVE_UP,       /* waiters get NoToken (lc_gives_up) */
+	BROKER_REPORTS_RELEASED, /* no new token soon (lc_answer_coming): waiting reports are answered */
 };
 
 typedef void (*broker_listener_fn)(enum broker_change what, void *arg);

@@ -36,6 +36,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <strings.h>
 
 #include <ini.h>
 #include <systemd/sd-id128.h>
@@ -47,6 +50,8 @@
 #define CONFIG_SECRET_MAX       4096            /* bytes in a secret file */
 #define CONFIG_IDS_MAX          1024            /* entries in AllowUsers/AllowGroups */
 #define CONFIG_MAX_CLIENTS_CAP  65536
+#define CONFIG_PENDING_MIN      (64ULL * 1024)          /* MaxPendingOutput= range */
+#define CONFIG_PENDING_MAX      (1ULL << 40)
 #define CONFIG_ERROR_LEN        512             /* bytes in one error line */
 #define CONFIG_ECHO_MAX         64              /* bytes of a value quoted in an error */
 #define CONFIG_PWBUF_MAX        (1024 * 1024)   /* getpwnam_r/getgrnam_r buffer cap */
@@ -126,6 +131,11 @@ static config_parse_fn config_parse_etcd;
 static config_parse_fn config_parse_election;
 static config_parse_fn config_parse_member;
 static config_parse_fn config_parse_lease;
+static config_parse_fn config_parse_file_mode;
+static config_parse_fn config_parse_file_group;
+static config_parse_fn config_parse_sink_format;
+static config_parse_fn config_parse_exec;
+static config_parse_fn config_parse_size;
 
 #define KEY(sec, name, fn, field, mn, mx, fl) \
 	{ sec, name, fn, offsetof(struct config, field), mn, mx, fl }
@@ -136,7 +146,9 @@ enum {
 	KEY_RENEW_BEFORE, KEY_RETRY_MIN, KEY_RETRY_MAX, KEY_LOCKOUT, KEY_MAX_RENEWALS,
 	KEY_MAX_FAILED, KEY_STATE_FILE,
 	KEY_SOCKET, KEY_SOCKET_MODE, KEY_SOCKET_GROUP, KEY_ALLOW_USERS, KEY_ALLOW_GROUPS,
-	KEY_MAX_CLIENTS,
+	KEY_MAX_CLIENTS, KEY_MAX_CLIENTS_PER_USER, KEY_MAX_PENDING_OUTPUT,
+	KEY_SINK_FILE, KEY_SINK_MODE, KEY_SINK_GROUP, KEY_SINK_FORMAT, KEY_EXEC_ON_CHANGE,
+	KEY_EXEC_TIMEOUT, KEY_TOKEN_EXEC_ON_CHANGE, KEY_TOKEN_EXEC_TIMEOUT,
 	KEY_ETCD, KEY_ELECTION, KEY_MEMBER, KEY_LEASE, KEY_ETCD_CA_FILE, KEY_ETCD_CERT_FILE,
 	KEY_ETCD_KEY_FILE, KEY_ETCD_USER, KEY_ETCD_PASSWORD_FILE,
 	KEY_COUNT
@@ -178,6 +190,24 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    0, 0, CONFIG_KEY_EMPTY_OK),
 	[KEY_MAX_CLIENTS] = KEY("Server", "MaxClients", config_parse_unsigned, max_clients,
 	    1, CONFIG_MAX_CLIENTS_CAP, 0),
+	[KEY_MAX_CLIENTS_PER_USER] = KEY("Server", "MaxClientsPerUser", config_parse_unsigned,
+	    max_clients_per_user, 1, CONFIG_MAX_CLIENTS_CAP, 0),
+	[KEY_MAX_PENDING_OUTPUT] = KEY("Server", "MaxPendingOutput", config_parse_size,
+	    max_pending_output, CONFIG_PENDING_MIN, CONFIG_PENDING_MAX, 0),
+	[KEY_SINK_FILE] = KEY("Sink", "File", config_parse_path, sink_file, 0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_SINK_MODE] = KEY("Sink", "FileMode", config_parse_file_mode, sink_mode, 0, 0777, 0),
+	[KEY_SINK_GROUP] = KEY("Sink", "FileGroup", config_parse_file_group, sink_group,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_SINK_FORMAT] = KEY("Sink", "Format", config_parse_sink_format, sink_format, 0, 0, 0),
+	[KEY_EXEC_ON_CHANGE] = KEY("Sink", "ExecOnChange", config_parse_exec, exec_on_change,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_EXEC_TIMEOUT] = KEY("Sink", "ExecOnChangeTimeoutSec", config_parse_duration,
+	    exec_on_change_timeout, 0, 0, 0),
+	/* The issue does not say where the hook belongs: [Token] is accepted as a synonym. */
+	[KEY_TOKEN_EXEC_ON_CHANGE] = KEY("Token", "ExecOnChange", config_parse_exec, exec_on_change,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_TOKEN_EXEC_TIMEOUT] = KEY("Token", "ExecOnChangeTimeoutSec", config_parse_duration,
+	    exec_on_change_timeout, 0, 0, 0),
 	/* Required only when there is a [Cluster] section (config_finish). */
 	[KEY_ETCD] = KEY("Cluster", "Etcd", config_parse_etcd, etcd, 0, 0, CONFIG_KEY_REQUIRED),
 	[KEY_ELECTION] = KEY("Cluster", "Election", config_parse_election, election,
@@ -197,7 +227,8 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    etcd_password_file, 0, 0, CONFIG_KEY_EMPTY_OK),
 };
 
-static const char *const config_sections[] = { "Tradovate", "Token", "Server", "Cluster" };
+static const char *const config_sections[] = { "Tradovate", "Token", "Server", "Sink", "Cluster" };
+#define CONFIG_N_SECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 /* Whether c is a space or a tab, the blanks allowed around keys and values. */
 static bool config_is_blank(char c)
@@ -520,6 +551,42 @@ static int config_parse_socket(struct config_loader *l, const struct config_key 
 	return config_parse_path(l, k, v);
 }
 
+/*
+ * Whether the authority of an http:// URL (auth, len bytes: userinfo, host,
+ * port) names a loopback host: 127.0.0.0/8, [::1] (any spelling), localhost.
+ */
+static bool config_authority_is_loopback(const char *auth, size_t len)
+{
+	char host[64];
+	const char *at, *h = auth, *end = auth + len, *colon;
+	struct in6_addr a6;
+	struct in_addr a4;
+	size_t n;
+
+	for (at = auth; at < end; at++)
+		if (*at == '@')
+			h = at + 1;             /* the host follows the last '@' */
+	if (h < end && *h == '[') {
+		const char *close = memchr(h, ']', (size_t)(end - h));
+
+		if (close == NULL || (size_t)(close - h - 1) >= sizeof(host))
+			return false;
+		n = (size_t)(close - h - 1);
+		memcpy(host, h + 1, n);
+		host[n] = '\0';
+		return inet_pton(AF_INET6, host, &a6) == 1 && IN6_IS_ADDR_LOOPBACK(&a6);
+	}
+	colon = memchr(h, ':', (size_t)(end - h));
+	n = (size_t)((colon ? colon : end) - h);
+	if (n == 0 || n >= sizeof(host))
+		return false;
+	memcpy(host, h, n);
+	host[n] = '\0';
+	if (strcasecmp(host, "localhost") == 0)
+		return true;
+	return inet_pton(AF_INET, host, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
+
 /* BaseURL: demo, live, or an http(s) URL with a host that ends in /v1. */
 static int config_parse_base_url(struct config_loader *l, const struct config_key *k,
     const char *v)
@@ -552,10 +619,17 @@ static int config_parse_base_url(struct config_loader *l, const struct config_ke
 	}
 	if (v[n - 1] == '/')
 		n--;
-	host = strcspn(v + scheme, "/");
+	host = strcspn(v + scheme, "/?#");
 	if (host == 0) {
 		config_error(l, l->file, l->line, k->name, "\"%s\" has no host",
 		    config_echo(v, e));
+		return -EINVAL;
+	}
+	/* The password and API secret would cross the network in clear. */
+	if (scheme == 7 && !config_authority_is_loopback(v + scheme, host)) {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\": plain http:// is only for a loopback host (127.0.0.0/8, [::1], "
+		    "localhost); anything else needs https://", config_echo(v, e));
 		return -EINVAL;
 	}
 	if (n < scheme + host + 3 || memcmp(v + n - 3, "/v1", 3) != 0) {
@@ -640,6 +714,52 @@ static int config_parse_unsigned(struct config_loader *l, const struct config_ke
 	if (r < 0)
 		return r;
 	*(unsigned *)config_field(l, k) = (unsigned)x;
+	return 0;
+}
+
+/*
+ * A byte size: a decimal number with an optional K, M, G or T (powers of
+ * 1024, as systemd's sizes), within the key's range.
+ */
+static int config_parse_size(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	static const char suffixes[] = "KMGT";
+	char e[CONFIG_ECHO_MAX + 4], num[32];
+	unsigned long long x;
+	const char *u;
+	size_t n = 0;
+	int r, shift = 0;
+
+	while (config_is_digit(v[n]))
+		n++;
+	u = config_lstrip((char *)v + n);
+	if (*u != '\0') {
+		const char *at = strchr(suffixes, *u);
+
+		if (at == NULL || u[1] != '\0')
+			n = 0;
+		else
+			shift = 10 * (int)(at - suffixes + 1);
+	}
+	r = -EINVAL;
+	if (n > 0 && n < sizeof(num)) {
+		memcpy(num, v, n);
+		num[n] = '\0';
+		r = config_parse_decimal(num, k->max >> shift, &x);
+		if (r == 0 && (x << shift) < k->min)
+			r = -ERANGE;
+	}
+	if (r == -EINVAL)
+		config_error(l, l->file, l->line, k->name,
+		    "invalid size \"%s\"; expected bytes, or a number with K, M, G or T",
+		    config_echo(v, e));
+	else if (r < 0)
+		config_error(l, l->file, l->line, k->name, "\"%s\" is out of range %luK-%luG",
+		    config_echo(v, e), k->min >> 10, k->max >> 30);
+	if (r < 0)
+		return r;
+	*(uint64_t *)config_field(l, k) = (uint64_t)x << shift;
 	return 0;
 }
 
@@ -843,6 +963,162 @@ static int config_parse_allow_groups(struct config_loader *l, const struct confi
 	_Static_assert(sizeof(gid_t) == sizeof(uint32_t), "gid_t is 32 bits");
 	return config_parse_id_list(l, k, v, true, (uint32_t **)&l->c.allow_groups,
 	    &l->c.n_allow_groups);
+}
+
+/* "[Tradovate], [Token], [Server] or [Sink]": every section, for error messages. */
+static const char *config_section_list(void)
+{
+	static char list[128];
+	size_t n = 0;
+
+	if (list[0] != '\0')
+		return list;
+	for (size_t i = 0; i < CONFIG_N_SECTIONS; i++)
+		n += config_filled(snprintf(list + n, sizeof(list) - n, "%s[%s]",
+		    i == 0 ? "" : i + 1 == CONFIG_N_SECTIONS ? " or " : ", ", config_sections[i]),
+		    sizeof(list) - n);
+	return list;
+}
+
+/* FileMode: octal digits, no more than 0777. */
+static int config_parse_file_mode(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	unsigned long m = 0;
+	const char *p;
+
+	for (p = v; *p >= '0' && *p <= '7' && m <= k->max; p++)
+		m = m * 8 + (unsigned long)(*p - '0');
+	if (*p != '\0' || m > k->max) {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\" is not an octal mode between 0000 and 0777", config_echo(v, e));
+		return -EINVAL;
+	}
+	*(mode_t *)config_field(l, k) = (mode_t)m;
+	return 0;
+}
+
+/* FileGroup: a group name or gid, or empty for the group a new file gets. */
+static int config_parse_file_group(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	uint32_t id;
+	int r;
+
+	if (*v == '\0') {
+		l->c.has_sink_group = false;
+		l->c.sink_group = 0;
+		return 0;
+	}
+	r = config_resolve_id(l, k, v, true, &id);
+	if (r < 0)
+		return r;
+	l->c.has_sink_group = true;
+	l->c.sink_group = (gid_t)id;
+	return 0;
+}
+
+/* Format: token, json or env. */
+static int config_parse_sink_format(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	static const char *const names[] = {
+		[CONFIG_SINK_TOKEN] = "token",
+		[CONFIG_SINK_JSON] = "json",
+		[CONFIG_SINK_ENV] = "env",
+	};
+	char e[CONFIG_ECHO_MAX + 4];
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		if (strcmp(v, names[i]) == 0) {
+			*(enum config_sink_format *)config_field(l, k) = (enum config_sink_format)i;
+			return 0;
+		}
+	}
+	config_error(l, l->file, l->line, k->name, "\"%s\" is not token, json or env",
+	    config_echo(v, e));
+	return -EINVAL;
+}
+
+/* Free a NULL-terminated argument vector. */
+static void config_free_argv(char **argv)
+{
+	if (argv == NULL)
+		return;
+	for (char **a = argv; *a != NULL; a++)
+		free(*a);
+	free(argv);
+}
+
+/*
+ * ExecOnChange: an absolute path to an executable file, then its arguments,
+ * split at blanks (quotes are not special, as everywhere in this file);
+ * empty for none.
+ */
+static int config_parse_exec(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	char **argv = NULL, *copy, *word, *save = NULL;
+	size_t n = 0;
+	struct stat st;
+	int r = 0;
+
+	copy = strdup(v);
+	if (copy == NULL)
+		return l->oom = -ENOMEM;
+	argv = calloc(CONFIG_EXEC_ARGS_MAX + 1, sizeof(*argv));
+	if (argv == NULL) {
+		free(copy);
+		return l->oom = -ENOMEM;
+	}
+	for (word = strtok_r(copy, " \t", &save); word != NULL; word = strtok_r(NULL, " \t", &save)) {
+		if (n == CONFIG_EXEC_ARGS_MAX) {
+			config_error(l, l->file, l->line, k->name, "more than %d words",
+			    CONFIG_EXEC_ARGS_MAX);
+			r = -E2BIG;
+			goto out;
+		}
+		argv[n] = strdup(word);
+		if (argv[n] == NULL) {
+			r = l->oom = -ENOMEM;
+			goto out;
+		}
+		n++;
+	}
+	if (n == 0) {
+		/* Empty: no hook. */
+		config_free_argv(*(char ***)config_field(l, k));
+		*(char ***)config_field(l, k) = NULL;
+		goto out;
+	}
+	if (argv[0][0] != '/') {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\" is not an absolute path", config_echo(argv[0], e));
+		r = -EINVAL;
+	} else if (strlen(argv[0]) >= PATH_MAX) {
+		config_error(l, l->file, l->line, k->name, "path is longer than %d bytes",
+		    PATH_MAX - 1);
+		r = -EINVAL;
+	} else if (stat(argv[0], &st) < 0 || access(argv[0], X_OK) < 0) {
+		config_error(l, l->file, l->line, k->name, "cannot run %s: %s",
+		    config_echo(argv[0], e), strerror(errno));
+		r = -EINVAL;
+	} else if (!S_ISREG(st.st_mode)) {
+		config_error(l, l->file, l->line, k->name, "cannot run %s: not a regular file",
+		    config_echo(argv[0], e));
+		r = -EINVAL;
+	}
+	if (r == 0) {
+		config_free_argv(*(char ***)config_field(l, k));
+		*(char ***)config_field(l, k) = argv;
+		argv = NULL;
+	}
+out:
+	config_free_argv(argv);
+	free(copy);
+	return r;
 }
 
 /* Free a list of etcd endpoints. */
@@ -1062,12 +1338,11 @@ static const char *config_section_line(struct config_loader *l, char *line)
 		return NULL;
 	}
 	line[n - 1] = '\0';
-	for (size_t i = 0; i < sizeof(config_sections) / sizeof(config_sections[0]); i++)
+	for (size_t i = 0; i < CONFIG_N_SECTIONS; i++)
 		if (strcmp(line + 1, config_sections[i]) == 0)
 			return config_sections[i];
-	config_error(l, l->file, l->line, NULL,
-	    "unknown section [%s]; expected [Tradovate], [Token], [Server] or [Cluster]",
-	    config_echo(line + 1, e));
+	config_error(l, l->file, l->line, NULL, "unknown section [%s]; expected %s",
+	    config_echo(line + 1, e), config_section_list());
 	return NULL;
 }
 
@@ -1149,8 +1424,7 @@ static int config_handler(void *user, const char *section, const char *name, con
 	}
 	if (*section == '\0') {
 		config_error(l, l->file, l->line, key,
-		    "assignment outside of a section; put it under [Tradovate], [Token], [Server] "
-		    "or [Cluster]");
+		    "assignment outside of a section; put it under %s", config_section_list());
 		return 1;
 	}
 	i = config_find_key(section, key);
@@ -1527,6 +1801,25 @@ static int config_default_state_file(struct config_loader *l)
 	return 0;
 }
 
+/* The token file must not be a file the daemon keeps for itself, nor readable by others unawares. */
+static void config_check_sink(struct config_loader *l)
+{
+	const struct config_where *w = &l->where[KEY_SINK_FILE];
+	const char *f = l->c.sink_file;
+
+	if (f == NULL || w->bad)
+		return;
+	if (l->c.state_file != NULL && strcmp(f, l->c.state_file) == 0)
+		config_error(l, w->file, w->line, "File", "is StateFile=; the token file needs a path of its own");
+	else if (l->c.socket != NULL && strcmp(f, l->c.socket) == 0)
+		config_error(l, w->file, w->line, "File", "is Socket=; the token file needs a path of its own");
+	else if (f[strlen(f) - 1] == '/')
+		config_error(l, w->file, w->line, "File", "names a directory; name the token file itself");
+	if ((l->c.sink_mode & 0007) != 0 && !l->where[KEY_SINK_MODE].bad)
+		config_warning(l, "FileMode", "%04o lets every local user read or change the token "
+		    "file %s; 0640 with FileGroup= is the usual choice", (unsigned)l->c.sink_mode, f);
+}
+
 /* Report key i where it was last set (or in the main file when it was not). */
 #define config_error_at(l, i, ...) \
 	config_error((l), (l)->where[i].set ? (l)->where[i].file : (l)->c.path, \
@@ -1618,6 +1911,7 @@ static void config_finish(struct config_loader *l)
 		config_derive_device_id(l);
 	if (!l->where[KEY_STATE_FILE].set)
 		config_default_state_file(l);
+	config_check_sink(l);
 
 	if (!l->where[KEY_PASSWORD_FILE].bad &&
 	    config_secret_path(l, KEY_PASSWORD_FILE, CONFIG_CRED_PASSWORD, &l->c.password_file) == 0)
@@ -1643,6 +1937,11 @@ static int config_defaults(struct config *c, const char *path)
 		.socket_mode = 0660,
 		.max_clients = 4096,
 		.lease = 10 * USEC_PER_SEC,
+		.sink_mode = 0640,
+		.sink_format = CONFIG_SINK_TOKEN,
+		.exec_on_change_timeout = 30 * USEC_PER_SEC,
+		.max_clients_per_user = 1024,
+		.max_pending_output = 64ULL * 1024 * 1024,
 	};
 	c->path = strdup(path);
 	c->base_url = strdup(CONFIG_URL_DEMO);
@@ -1732,6 +2031,8 @@ void config_free(struct config *c)
 	free(c->socket);
 	free(c->allow_users);
 	free(c->allow_groups);
+	free(c->sink_file);
+	config_free_argv(c->exec_on_change);
 	config_free_list(c->etcd, c->n_etcd);
 	free(c->election);
 	free(c->member);

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "timeutil.h"
@@ -15,6 +16,14 @@
 #define CONFIG_DEFAULT_PATH "/etc/tvtokend/tvtokend.conf"
 #define CONFIG_DEFAULT_SOCKET "/run/tvtokend/io.tvtokend.Broker"
 #define CONFIG_MAX_ERRORS 64
+#define CONFIG_EXEC_ARGS_MAX 64             /* words in ExecOnChange= */
+
+/* [Sink] Format=: what the token file holds. */
+enum config_sink_format {
+	CONFIG_SINK_TOKEN,          /* the access token and a newline */
+	CONFIG_SINK_JSON,           /* the Token object GetToken serves */
+	CONFIG_SINK_ENV,            /* TRADOVATE_ACCESS_TOKEN=... lines */
+};
 
 struct config {
 	char *path;                 /* the main file as given */
@@ -50,6 +59,17 @@ struct config {
 	gid_t *allow_groups;
 	size_t n_allow_groups;
 	unsigned max_clients;
+	unsigned max_clients_per_user;  /* connections of one uid other than root and ours */
+	uint64_t max_pending_output;    /* bytes all clients may hold in unread replies and unhandled calls */
+
+	/* [Sink] */
+	char *sink_file;            /* NULL: no token file */
+	mode_t sink_mode;
+	bool has_sink_group;
+	gid_t sink_group;
+	enum config_sink_format sink_format;
+	char **exec_on_change;      /* argv, NULL-terminated; NULL: no hook (also [Token]) */
+	usec_t exec_on_change_timeout;
 
 	/* [Cluster]: cluster mode on etcd; without the section, a standalone broker */
 	bool cluster;               /* a [Cluster] section was read */

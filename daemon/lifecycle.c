@@ -126,6 +126,61 @@ static bool window_full(struct lc_window *w, unsigned max, usec_t now)
 	return w->n >= max;
 }
 
+/* Take back the newest entry (an attempt that turned out never to have been sent). */
+static void window_remove_newest(struct lc_window *w)
+{
+	unsigned i, newest = 0;
+
+	if (w->n == 0)
+		return;
+	for (i = 1; i < w->n; i++)
+		if (w->t[i] > w->t[newest])
+			newest = i;
+	w->t[newest] = w->t[--w->n];
+}
+
+/* Whether w holds an entry at exactly t. */
+static bool window_has(const struct lc_window *w, usec_t t)
+{
+	unsigned i;
+
+	for (i = 0; i < w->n; i++)
+		if (w->t[i] == t)
+			return true;
+	return false;
+}
+
+/*
+ * Add src's entries of the last hour that w lacks (the same time is the
+ * same attempt); when full, the oldest go first. Returns whether w changed.
+ */
+static bool window_merge(struct lc_window *w, const struct lc_window *src, usec_t now)
+{
+	unsigned i, j, oldest;
+	bool changed = false;
+
+	window_prune(w, now);
+	for (i = 0; i < src->n && i < LC_WINDOW_MAX; i++) {
+		usec_t t = src->t[i] > now ? now : src->t[i];
+
+		if (now - t >= LC_WINDOW_SPAN || window_has(w, t))
+			continue;
+		if (w->n < LC_WINDOW_MAX) {
+			w->t[w->n++] = t;
+			changed = true;
+			continue;
+		}
+		for (j = 1, oldest = 0; j < w->n; j++)
+			if (w->t[j] < w->t[oldest])
+				oldest = j;
+		if (w->t[oldest] < t) {
+			w->t[oldest] = t;
+			changed = true;
+		}
+	}
+	return changed;
+}
+
 /*
  * Delay before the n-th retry (n from 0): a uniform random time in [d/2, d]
  * with d = retry_min * 2^n capped at retry_max (CONTRACT §7).
@@ -167,6 +222,37 @@ static struct lc_event_rec *add_event(struct lifecycle *lc, enum lc_event e, con
 	return ev;
 }
 
+/* Note that a local ceiling blocks an attempt: one rate_limited event per episode. */
+static void note_ceiling(struct lifecycle *lc, enum lc_ceiling which)
+{
+	struct lc_event_rec *ev;
+
+	if (lc->ceiling_logged & (1u << which))
+		return;
+	ev = add_event(lc, LC_EV_RATE_LIMITED, NULL);
+	if (!ev)
+		return;
+	ev->ceiling = which;
+	ev->ceiling_max = which == LC_CEILING_RENEWALS ? lc->p.max_renewals : lc->p.max_failed;
+	lc->ceiling_logged |= 1u << which;
+}
+
+/* The ceiling has room again: the next time it blocks is a new episode. */
+static void end_ceiling_episode(struct lifecycle *lc, enum lc_ceiling which)
+{
+	lc->ceiling_logged &= ~(1u << which);
+}
+
+/* Set or clear credentials_rejected, noting when (snapshots merge by it). */
+static void set_credentials_rejected(struct lifecycle *lc, bool rejected, usec_t now)
+{
+	if (lc->credentials_rejected == rejected)
+		return;
+	lc->credentials_rejected = rejected;
+	lc->credentials_changed_at = now;
+	lc->persist_changed = true;
+}
+
 static void set_last_error(struct lifecycle *lc, const char *what, const struct reply *r)
 {
 	snprintf(lc->last_error, sizeof(lc->last_error), "%s: %.150s", what,
@@ -202,6 +288,7 @@ static void drop_token(struct lifecycle *lc)
 	token_clear(&lc->token);
 	lc->renew_at = 0;
 	lc->token_lost = true;
+	lc->persist_changed = true;
 	reset_renewal(lc);
 }
 
@@ -215,7 +302,8 @@ static void install_token(struct lifecycle *lc, struct token *t, usec_t now)
 	lc->renew_at = renewal_time(lc, lc->token.expiration, now);
 	lc->token_changed = true;
 	lc->token_lost = false;
-	lc->credentials_rejected = false;
+	lc->persist_changed = true;
+	set_credentials_rejected(lc, false, now);
 	lc->request_attempt = 0;
 	lc->request_retry_at = 0;
 	lc->fallback_pending = false;
@@ -229,6 +317,7 @@ static void set_hold(struct lifecycle *lc, enum lc_hold h, usec_t until, enum lc
 	lc->hold = h;
 	lc->hold_until = until;
 	lc->hold_for = resend;
+	lc->persist_changed = true;
 }
 
 static enum lc_state hold_state(enum lc_hold h)
@@ -254,9 +343,21 @@ static void begin(struct lifecycle *lc)
 	lc->token_lost = false;
 	lc->state_changed = false;
 	lc->gave_up_changed = false;
+	lc->reports_released = false;
+	lc->persist_changed = false;
 	lc->report_at_ceiling = false;
 	lc->n_events = 0;
 	lc->gave_up_before = lc_gives_up(lc);
+	lc->answer_coming_before = lc_answer_coming(lc);
+}
+
+/* Record that what lc->send asks for goes out now. */
+static void start_send(struct lifecycle *lc, enum lc_send what, usec_t now)
+{
+	lc->send = lc->inflight = what;
+	lc->inflight_at = now;
+	lc->inflight_generation = what == LC_SEND_RENEWAL ? lc->token.generation : 0;
+	lc->persist_changed = true;
 }
 
 /* Decide the plan for a held token; returns the state. */
@@ -274,10 +375,12 @@ static enum lc_state plan_renewal(struct lifecycle *lc, usec_t now, usec_t *time
 		t = lc->renew_at;
 	}
 	/* A full ceiling moves the attempt to when the window frees (and says so). */
-	if (window_full(&lc->renewals, lc->p.max_renewals, now) &&
-	    window_frees_at(&lc->renewals, now) > t) {
+	if (!window_full(&lc->renewals, lc->p.max_renewals, now)) {
+		end_ceiling_episode(lc, LC_CEILING_RENEWALS);
+	} else if (window_frees_at(&lc->renewals, now) > t) {
 		t = window_frees_at(&lc->renewals, now);
 		limited = true;
+		note_ceiling(lc, LC_CEILING_RENEWALS);
 	}
 	if (t >= exp) {
 		/* No renewal can go out before expiry: the fallback request will, at expiry. */
@@ -295,7 +398,7 @@ static enum lc_state plan_renewal(struct lifecycle *lc, usec_t now, usec_t *time
 	window_add(&lc->renewals, now);
 	lc->n_renewals++;
 	lc->force_renewal = false;
-	lc->send = lc->inflight = LC_SEND_RENEWAL;
+	start_send(lc, LC_SEND_RENEWAL, now);
 	lc->next_renewal = now;
 	*timer = exp;
 	return LC_RENEWING;
@@ -307,9 +410,12 @@ static enum lc_state plan_request(struct lifecycle *lc, usec_t now, usec_t *time
 	usec_t t = lc->request_retry_at ? lc->request_retry_at : now;
 	bool limited = false;
 
-	if (window_full(&lc->failed, lc->p.max_failed, now) && window_frees_at(&lc->failed, now) > t) {
+	if (!window_full(&lc->failed, lc->p.max_failed, now)) {
+		end_ceiling_episode(lc, LC_CEILING_FAILED_REQUESTS);
+	} else if (window_frees_at(&lc->failed, now) > t) {
 		t = window_frees_at(&lc->failed, now);
 		limited = true;
+		note_ceiling(lc, LC_CEILING_FAILED_REQUESTS);
 	}
 	if (t > now) {
 		*timer = t;
@@ -319,7 +425,7 @@ static enum lc_state plan_request(struct lifecycle *lc, usec_t now, usec_t *time
 		return LC_BACKOFF;
 	}
 	lc->n_requests++;
-	lc->send = lc->inflight = LC_SEND_REQUEST;
+	start_send(lc, LC_SEND_REQUEST, now);
 	if (lc->fallback_pending)
 		add_event(lc, LC_EV_FALLBACK, NULL);
 	lc->fallback_pending = false;
@@ -371,6 +477,7 @@ static void lc_plan(struct lifecycle *lc, usec_t now)
 			lc->hold = LC_HOLD_NONE;
 			lc->hold_until = 0;
 			lc->hold_for = LC_SEND_NONE;
+			lc->persist_changed = true;
 		}
 		if (have_token(lc))
 			st = plan_renewal(lc, now, &timer);
@@ -392,6 +499,8 @@ static void lc_plan(struct lifecycle *lc, usec_t now)
 
 	if (!lc->gave_up_before && lc_gives_up(lc))
 		lc->gave_up_changed = true;
+	if (lc->answer_coming_before && !lc_answer_coming(lc))
+		lc->reports_released = true;
 }
 
 /* Initialise with parameters and a random source; no token, state starting. */
@@ -416,23 +525,145 @@ void lc_free(struct lifecycle *lc)
 /* Adopt a token read from the state file; an expired one only carries its generation over. */
 int lc_restore(struct lifecycle *lc, const struct token *t, usec_t now)
 {
-	struct token copy;
-	int r;
+	struct lc_snapshot s;
 
-	if (t->generation > lc->generation)
-		lc->generation = t->generation;
-	if (!t->access_token || now >= t->expiration)
-		return 0;
-	r = token_copy(&copy, t);
-	if (r < 0)
-		return r;
-	token_clear(&lc->token);
-	lc->token = copy;
-	lc->token.expiration -= lc->token.expiration % USEC_PER_SEC;
-	lc->token.generation = lc->generation;
-	/* Inside the renewal window: renew at once. */
-	lc->renew_at = t->expiration > lc->p.renew_before ? t->expiration - lc->p.renew_before : now;
-	lc->renew_at = usec_max(lc->renew_at, now);
+	memset(&s, 0, sizeof(s));
+	s.taken_at = now;
+	s.generation = t->generation;
+	s.token = *t;           /* borrowed: adopt copies what it keeps */
+	return lc_snapshot_adopt(lc, &s, now);
+}
+
+/* Copy what must survive a restart: token, generation, windows, hold, rejected credentials. */
+int lc_snapshot_take(const struct lifecycle *lc, usec_t now, struct lc_snapshot *out)
+{
+	const struct token *t = lc_current(lc, now);
+	struct lc_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.taken_at = now;
+	s.generation = lc->generation;
+	if (t && token_copy(&s.token, t) < 0)
+		return -ENOMEM;
+	s.renewals = lc->renewals;
+	window_prune(&s.renewals, now);
+	s.failed = lc->failed;
+	window_prune(&s.failed, now);
+	/* A token request in flight may fail at the server; a restart cannot know, so it counts. */
+	if (lc->inflight == LC_SEND_REQUEST)
+		window_add(&s.failed, usec_min(lc->inflight_at, now));
+	if (lc->hold != LC_HOLD_NONE && now < lc->hold_until) {
+		s.hold = lc->hold;
+		s.hold_until = lc->hold_until;
+		s.hold_for = lc->hold_for;
+	}
+	if (lc->p_ticket && !(s.p_ticket = strdup(lc->p_ticket))) {
+		lc_snapshot_clear(&s);
+		return -ENOMEM;
+	}
+	s.credentials_rejected = lc->credentials_rejected;
+	s.credentials_changed_at = lc->credentials_changed_at;
+	*out = s;
+	return 0;
+}
+
+/* Wipe and free what a snapshot holds. */
+void lc_snapshot_clear(struct lc_snapshot *s)
+{
+	if (!s)
+		return;
+	token_clear(&s->token);
+	secret_free(s->p_ticket);
+	explicit_bzero(s, sizeof(*s));
+}
+
+/* The generation of the snapshot's token. */
+static uint64_t snapshot_token_generation(const struct lc_snapshot *s)
+{
+	return s->token.generation ? s->token.generation : s->generation;
+}
+
+/* Whether the snapshot's token is valid at now and newer than anything this lifecycle had. */
+static bool snapshot_token_wanted(const struct lifecycle *lc, const struct lc_snapshot *s, usec_t now)
+{
+	usec_t exp = s->token.expiration - s->token.expiration % USEC_PER_SEC;
+
+	return s->token.access_token && token_valid(&s->token) && now < exp &&
+	       snapshot_token_generation(s) > lc->generation;
+}
+
+/* Whether the snapshot's hold runs at now and ends after ours. */
+static bool snapshot_hold_wanted(const struct lifecycle *lc, const struct lc_snapshot *s, usec_t now)
+{
+	if (s->hold == LC_HOLD_NONE || (unsigned)s->hold > LC_HOLD_LOCKED_OUT || now >= s->hold_until)
+		return false;
+	return lc->hold == LC_HOLD_NONE || now >= lc->hold_until || s->hold_until > lc->hold_until;
+}
+
+/* Merge a snapshot (see lifecycle.h). */
+int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now)
+{
+	bool take_token = snapshot_token_wanted(lc, s, now);
+	bool take_hold = snapshot_hold_wanted(lc, s, now);
+	bool changed = false;
+	struct token copy = { 0 };
+	char *ticket = NULL;
+	uint64_t gen;
+
+	/* Allocate first: on failure nothing has changed. */
+	if (take_token && token_copy(&copy, &s->token) < 0)
+		return -ENOMEM;
+	if (take_hold && s->p_ticket && !(ticket = strdup(s->p_ticket))) {
+		token_clear(&copy);
+		return -ENOMEM;
+	}
+
+	begin(lc);
+	if (take_token) {
+		token_clear(&lc->token);
+		lc->token = copy;
+		lc->token.expiration -= lc->token.expiration % USEC_PER_SEC;
+		lc->token.generation = snapshot_token_generation(s);
+		/* Inside the renewal window: renew at once. */
+		lc->renew_at = lc->token.expiration > lc->p.renew_before ?
+			       lc->token.expiration - lc->p.renew_before : now;
+		lc->renew_at = usec_max(lc->renew_at, now);
+		reset_renewal(lc);
+		lc->request_attempt = 0;
+		lc->request_retry_at = 0;
+		lc->fallback_pending = false;
+		lc->token_changed = true;
+		changed = true;
+	}
+	gen = s->generation;
+	if (take_token && lc->token.generation > gen)
+		gen = lc->token.generation;
+	if (gen > lc->generation) {
+		lc->generation = gen;
+		changed = true;
+	}
+	if (window_merge(&lc->renewals, &s->renewals, now))
+		changed = true;
+	if (window_merge(&lc->failed, &s->failed, now))
+		changed = true;
+	if (take_hold) {
+		enum lc_send resend = s->hold_for == LC_SEND_RENEWAL ? LC_SEND_RENEWAL : LC_SEND_REQUEST;
+
+		if (resend == LC_SEND_RENEWAL && !have_token(lc))
+			resend = LC_SEND_REQUEST;
+		set_hold(lc, s->hold, s->hold_until, resend);
+		secret_free(lc->p_ticket);
+		lc->p_ticket = ticket;
+		changed = true;
+	}
+	if (s->credentials_changed_at > lc->credentials_changed_at) {
+		lc->credentials_rejected = s->credentials_rejected;
+		lc->credentials_changed_at = s->credentials_changed_at;
+		changed = true;
+	}
+	lc->persist_changed = changed;
+	if (lc->started)
+		lc_plan(lc, now);
 	return 0;
 }
 
@@ -498,7 +729,7 @@ static void on_request_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 		add_event(lc, LC_EV_ACQUIRED, r);
 		return;
 	case REPLY_BAD_CREDENTIALS:
-		lc->credentials_rejected = true;
+		set_credentials_rejected(lc, true, now);
 		add_event(lc, LC_EV_CREDENTIALS_REJECTED, r);
 		set_last_error(lc, "token request", r);
 		return;
@@ -535,6 +766,28 @@ static void on_renewal_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 	}
 	if (r->outcome != REPLY_SUCCESS)
 		lc->n_failures++;
+	/* Never sent: it does not count against MaxRenewalsPerHour (GetStatus still counts the attempt). */
+	if (r->outcome == REPLY_CONNECT_FAILED)
+		window_remove_newest(&lc->renewals);
+	/*
+	 * The token it renewed was replaced meanwhile (a snapshot adopted): a
+	 * refusal or failure concerns the old one. Tradovate's holds still apply.
+	 */
+	if (r->outcome != REPLY_SUCCESS && have_token(lc) &&
+	    lc->token.generation != lc->inflight_generation) {
+		switch (r->outcome) {
+		case REPLY_PENALTY:
+		case REPLY_CAPTCHA:
+		case REPLY_LOCKED:
+		case REPLY_RATE_LIMITED:
+			impose_wait(lc, r, now, LC_SEND_RENEWAL);
+			set_last_error(lc, "renewal", r);
+			break;
+		default:
+			break;
+		}
+		return;
+	}
 
 	switch (r->outcome) {
 	case REPLY_SUCCESS:
@@ -582,6 +835,7 @@ void lc_reply(struct lifecycle *lc, struct reply *r, usec_t now)
 
 	begin(lc);
 	lc->inflight = LC_SEND_NONE;
+	lc->persist_changed = true;
 	/*
 	 * Published times are whole seconds: never serve past the second we
 	 * publish. Cut before anything looks at it, so that a token with less
@@ -633,6 +887,7 @@ static enum lc_report report_decide(struct lifecycle *lc, int64_t generation, us
 		return LC_REPORT_CURRENT;
 	if (window_full(&lc->renewals, lc->p.max_renewals, now)) {
 		lc->report_at_ceiling = true;
+		note_ceiling(lc, LC_CEILING_RENEWALS);
 		return LC_REPORT_CURRENT;
 	}
 	lc->forced_generation = lc->generation;
@@ -648,6 +903,9 @@ enum lc_report lc_report_rejected(struct lifecycle *lc, int64_t generation, usec
 	begin(lc);
 	rep = report_decide(lc, generation, now);
 	lc_plan(lc, now);
+	/* The renewal will not come soon (a hold, the ceiling, a retry past expiry): answer now. */
+	if (rep == LC_REPORT_WAIT && !lc_answer_coming(lc))
+		rep = lc_current(lc, now) ? LC_REPORT_CURRENT : LC_REPORT_NO_TOKEN;
 	return rep;
 }
 
@@ -676,7 +934,7 @@ void lc_reload(struct lifecycle *lc, const struct lc_params *p, bool account_cha
 	if (have_token(lc) && lc->token.expiration > now + lc->p.renew_before)
 		lc->renew_at = lc->token.expiration - lc->p.renew_before;
 	/* Tried once more; a second rejection stops us again. */
-	lc->credentials_rejected = false;
+	set_credentials_rejected(lc, false, now);
 	if (lc->started)
 		lc_plan(lc, now);
 }
@@ -687,6 +945,17 @@ const struct token *lc_current(const struct lifecycle *lc, usec_t now)
 	if (!have_token(lc) || now >= lc->token.expiration)
 		return NULL;
 	return &lc->token;
+}
+
+/* Whether a new token is on its way soon (see lifecycle.h). */
+bool lc_answer_coming(const struct lifecycle *lc)
+{
+	if (lc->inflight != LC_SEND_NONE)
+		return true;
+	if (lc->state != LC_BACKOFF)
+		return false;
+	/* Backoff with a token: the retry goes out before expiry only when next_renewal is set. */
+	return !have_token(lc) || lc->next_renewal != 0;
 }
 
 /* Waiters are told NoToken in these states (CONTRACT §7). */

@@ -61,6 +61,13 @@ enum lc_hold {
 	LC_HOLD_LOCKED_OUT,         /* 423 or captcha */
 };
 
+/* A local hourly ceiling (CONTRACT §3 [Token]). */
+enum lc_ceiling {
+	LC_CEILING_NONE,
+	LC_CEILING_RENEWALS,        /* MaxRenewalsPerHour */
+	LC_CEILING_FAILED_REQUESTS, /* MaxFailedRequestsPerHour */
+};
+
 /* Answer to ReportRejected. */
 enum lc_report {
 	LC_REPORT_INVALID,          /* negative, or newer than the current generation */
@@ -90,12 +97,36 @@ struct lc_event_rec {
 	usec_t next_attempt;          /* 0 when none scheduled */
 	usec_t expiration;            /* acquired/renewed/expired */
 	uint64_t generation;
+	enum lc_ceiling ceiling;      /* rate_limited by a local ceiling, not by Tradovate */
+	unsigned ceiling_max;         /* then: the ceiling's value */
 };
 
-/* A rolling one-hour window of timestamps. */
+/* A rolling one-hour window of wall-clock timestamps. */
 struct lc_window {
 	usec_t t[LC_WINDOW_MAX];
 	unsigned n;
+};
+
+/*
+ * What must outlive the process (the state file) or move to another broker
+ * (a cluster's followers and next leader): the token and its generation,
+ * the rolling windows behind the hourly ceilings, what Tradovate imposed,
+ * and whether the credentials were rejected. Every time is wall clock.
+ * Holds copies: release with lc_snapshot_clear().
+ */
+struct lc_snapshot {
+	usec_t taken_at;
+	uint64_t generation;            /* of the last token installed (0: none ever) */
+	struct token token;             /* access_token NULL: no valid token */
+	struct lc_window renewals;      /* renewals sent */
+	/* failed token requests; a request in flight counts, as a crash now would have to assume */
+	struct lc_window failed;
+	enum lc_hold hold;              /* LC_HOLD_NONE, or one running at taken_at */
+	usec_t hold_until;
+	enum lc_send hold_for;          /* what goes out when it ends */
+	char *p_ticket;                 /* penalty ticket resent with the next token request, or NULL */
+	bool credentials_rejected;
+	usec_t credentials_changed_at;  /* when credentials_rejected last changed (0: never) */
 };
 
 struct lifecycle {
@@ -112,7 +143,10 @@ struct lifecycle {
 	usec_t renew_at;                /* when the held token's renewal is due */
 
 	enum lc_send inflight;          /* request sent, reply pending */
+	usec_t inflight_at;             /* when it was sent */
+	uint64_t inflight_generation;   /* renewal: the generation it renews */
 	bool credentials_rejected;
+	usec_t credentials_changed_at;  /* when credentials_rejected last changed */
 	bool fallback_pending;          /* the next token request replaces a lost token */
 
 	enum lc_hold hold;              /* imposed by Tradovate */
@@ -127,8 +161,9 @@ struct lifecycle {
 	uint64_t forced_generation;     /* ReportRejected already forced a renewal of this one */
 	bool force_renewal;
 
-	struct lc_window renewals;      /* every renewal sent */
+	struct lc_window renewals;      /* every renewal sent (one that never left is taken back) */
 	struct lc_window failed;        /* failed token requests */
+	unsigned ceiling_logged;        /* bit (1 << enum lc_ceiling): this episode was logged */
 
 	usec_t retry_at;                /* when the next upstream attempt is scheduled, 0: none */
 	usec_t next_renewal;            /* when the held token will be renewed, 0: none */
@@ -147,6 +182,9 @@ struct lifecycle {
 	bool state_changed;
 	bool gave_up_changed;           /* lc_gives_up() became true */
 	bool gave_up_before;
+	bool reports_released;          /* lc_answer_coming() became false: answer waiting reports */
+	bool answer_coming_before;
+	bool persist_changed;           /* what lc_snapshot_take returns changed: save it (before sending) */
 	bool report_at_ceiling;         /* ReportRejected answered CURRENT because of the ceiling */
 	struct lc_event_rec events[LC_EVENTS_MAX];
 	unsigned n_events;
@@ -161,6 +199,23 @@ void lc_free(struct lifecycle *lc);
 /* Install a token read from the state file before lc_start (copied). Ignored if expired. */
 int lc_restore(struct lifecycle *lc, const struct token *t, usec_t now);
 
+/* Copy what must survive a restart (see struct lc_snapshot). 0 or -ENOMEM (*out untouched). */
+int lc_snapshot_take(const struct lifecycle *lc, usec_t now, struct lc_snapshot *out);
+
+/*
+ * Merge a snapshot (from the state file before lc_start, or from another
+ * broker at any time): the generation and windows only grow (windows are
+ * merged, equal times counted once), a newer valid token (higher
+ * generation) replaces the held one, a hold that ends later replaces the
+ * current one, and credentials_rejected is taken when the snapshot's
+ * change is newer than ours. Idempotent; a started lifecycle re-plans
+ * (outputs as after any call). 0, or -ENOMEM with nothing changed.
+ */
+int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now);
+
+/* Wipe and free what a snapshot holds; leaves it zeroed. */
+void lc_snapshot_clear(struct lc_snapshot *s);
+
 void lc_start(struct lifecycle *lc, usec_t now);
 
 /* The timer fired, or the clock was stepped: re-evaluate everything. */
@@ -169,7 +224,7 @@ void lc_tick(struct lifecycle *lc, usec_t now);
 /* The reply to what lc->send asked for. The reply is consumed (token moved out). */
 void lc_reply(struct lifecycle *lc, struct reply *r, usec_t now);
 
-/* The in-flight request could not even be started (e.g. out of memory): treat as a connect failure. */
+/* The in-flight request could not even be started (e.g. out of memory): not sent, a connect failure. */
 void lc_send_failed(struct lifecycle *lc, usec_t now);
 
 /* A client says the token of this generation was refused. */
@@ -183,6 +238,15 @@ const struct token *lc_current(const struct lifecycle *lc, usec_t now);
 
 /* Whether clients waiting for a token should be told NoToken now. */
 bool lc_gives_up(const struct lifecycle *lc);
+
+/*
+ * Whether a new token is on its way soon: a request or renewal in flight,
+ * or a retry scheduled before the held token expires (or, without a token,
+ * a token request retried after a transient failure). False under any hold,
+ * at a local ceiling, with rejected credentials, or when the renewal retry
+ * lies beyond expiry: a waiting ReportRejected is answered then.
+ */
+bool lc_answer_coming(const struct lifecycle *lc);
 
 /* When the next upstream attempt is scheduled (retryAt), 0 for none. */
 usec_t lc_retry_at(const struct lifecycle *lc);

@@ -107,6 +107,12 @@ enum log_target log_init(enum log_target want, bool debug)
 	return log_target;
 }
 
+/* Whether debug lines are written. */
+bool log_debugging(void)
+{
+	return log_debug_enabled;
+}
+
 static const char *priority_prefix(int prio)
 {
 	switch (prio) {
@@ -122,7 +128,7 @@ static const char *priority_prefix(int prio)
 }
 
 /* Write one message at prio; errnum >= 0 appends its text. */
-static void log_vmsg(int prio, int errnum, const char *fmt, va_list ap)
+static void __attribute__((format(printf, 3, 0))) log_vmsg(int prio, int errnum, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	int n;
@@ -225,7 +231,10 @@ static void event_message(char *buf, size_t len, const struct lc_event_rec *ev, 
 		snprintf(buf, len, "Tradovate imposed a time penalty (%s); resending at %s", error, next);
 		break;
 	case LC_EV_RATE_LIMITED:
-		snprintf(buf, len, "rate limited by Tradovate (%s); next attempt %s", error, next);
+		if (ev->ceiling != LC_CEILING_NONE)
+			snprintf(buf, len, "the local hourly ceiling is full (%s); next attempt %s", error, next);
+		else
+			snprintf(buf, len, "rate limited by Tradovate (%s); next attempt %s", error, next);
 		break;
 	case LC_EV_LOCKED_OUT:
 		snprintf(buf, len, "locked out by Tradovate (%s); next attempt %s", error, next);

@@ -20,6 +20,8 @@ enum log_target {
 enum log_target log_init(enum log_target want, bool debug);
 
 void log_debug(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+/* Whether log_debug() writes anything: lets callers skip gathering what only it shows. */
+bool log_debugging(void);
 void log_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 void log_warnx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* With ": strerror(errno)" appended. */

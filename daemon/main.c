@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -20,15 +21,19 @@
 
 #include "broker.h"
 #include "config.h"
+#include "hook.h"
 #include "log.h"
 #include "notify.h"
 #include "server.h"
+#include "sink.h"
 
 struct daemon {
 	struct event_base *base;
 	struct config *cfg;
 	struct broker *broker;
 	struct server *server;
+	struct sink *sink;
+	struct hook *hook;
 	const char *config_path;
 };
 
@@ -46,6 +51,21 @@ static void usage(FILE *f)
 		"  --version         print the version and exit\n"
 		"  --help            print this help and exit\n",
 		CONFIG_DEFAULT_PATH);
+}
+
+/*
+ * No core dump, no ptrace by other processes of our user: the memory holds
+ * the password, the API secret and the token. TVTOKEND_DUMPABLE=1 in the
+ * environment keeps the process dumpable, for debugging a crash.
+ */
+static void protect_memory(void)
+{
+	const char *e = getenv("TVTOKEND_DUMPABLE");
+
+	if (e && strcmp(e, "1") == 0)
+		return;
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fprintf(stderr, "tvtokend: warning: cannot disable core dumps: %s\n", strerror(errno));
 }
 
 /* Print config errors on stderr (whatever --log says); all of them, or the first. */
@@ -96,11 +116,30 @@ static int load_config(const char *path, struct config **out, bool all_errors, b
 	return 0;
 }
 
-/* The broker's news, passed on to the server's waiting clients. */
+/*
+ * The broker's news, passed on to the token file, the change hook and the
+ * server's waiting clients; the file first, so that a client told of a new
+ * token finds it there too.
+ */
 static void on_broker_change(enum broker_change what, void *arg)
 {
 	struct daemon *d = arg;
+	const struct token *t;
 
+	switch (what) {
+	case BROKER_TOKEN_NEW:
+		t = broker_token(d->broker);
+		sink_update(d->sink, t);
+		hook_token_new(d->hook, t);
+		break;
+	case BROKER_TOKEN_LOST:
+		sink_update(d->sink, NULL);
+		hook_token_lost(d->hook);
+		break;
+	case BROKER_GAVE_UP:
+	case BROKER_REPORTS_RELEASED:
+		break;
+	}
 	if (!d->server)
 		return;
 	switch (what) {
@@ -112,6 +151,9 @@ static void on_broker_change(enum broker_change what, void *arg)
 		break;
 	case BROKER_GAVE_UP:
 		server_gave_up(d->server);
+		break;
+	case BROKER_REPORTS_RELEASED:
+		server_reports_release(d->server);
 		break;
 	}
 }
@@ -130,6 +172,8 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 			log_warnx("Socket= changed; the new path takes effect at the next restart");
 		broker_reload(d->broker, cfg);
 		server_reload(d->server, cfg);
+		sink_reload(d->sink, cfg, broker_token(d->broker));
+		hook_reload(d->hook, cfg);
 		d->cfg = cfg;
 		config_free(old);
 		free(old);
@@ -209,11 +253,19 @@ static int run(struct daemon *d)
 		r = 1;
 		goto out;
 	}
+	/* Only now: with another broker on the socket, its token file is not ours to touch. */
+	if (sink_new(d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
+		log_errorx("cannot set up the token file and the change hook");
+		r = 1;
+		goto out;
+	}
 	if (notify_init(d->base) < 0)
 		log_warnx("cannot arm the watchdog");
 	notify_ready();
 	log_info("serving on %s", listen_fd >= 0 ? "the socket from systemd" : d->cfg->socket);
 	broker_start(d->broker);
+	/* A token restored from the state file is no change, but the file must show it. */
+	sink_update(d->sink, broker_token(d->broker));
 
 	r = event_base_dispatch(d->base) < 0 ? 1 : 0;
 out:
@@ -221,6 +273,14 @@ out:
 	d->server = NULL;
 	broker_free(d->broker);
 	d->broker = NULL;
+	/*
+	 * With a state file, the next start restores the token and rewrites (or
+	 * removes) the file: a restart must not make it vanish under its readers.
+	 */
+	sink_free(d->sink, r != 0 || d->cfg->state_file != NULL);
+	d->sink = NULL;
+	hook_free(d->hook);
+	d->hook = NULL;
 	notify_fini();
 	if (ev_hup)
 		event_free(ev_hup);
@@ -285,6 +345,9 @@ int main(int argc, char *argv[])
 		usage(stderr);
 		return 2;
 	}
+
+	/* Before the secrets are read. */
+	protect_memory();
 
 	if (load_config(d.config_path, &d.cfg, check, false) < 0)
 		return 1;

@@ -6,6 +6,10 @@
  * groups the process itself carried when it connected (SO_PEERGROUPS: this
  * catches SupplementaryGroups= of a systemd service), and the groups the
  * user database lists for its uid (getgrouplist).
+ *
+ * A new connection costs one system call here (SO_PEERCRED): groups are
+ * read only when an AllowGroups= list needs them, and the command name in
+ * /proc only when a log line shows it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,15 +24,20 @@
 
 #include "peer.h"
 
-#define PEER_GROUPS_MAX (sizeof(((struct peer *)0)->groups) / sizeof(gid_t))
 #define PEER_PWBUF_MAX (1024 * 1024)
 
-/* Add g to the peer's group list unless it is there already or the list is full. */
+/* Add g to the peer's group list unless it is there already or the list is full (or cannot be made). */
 static void
 peer_add_group(struct peer *p, gid_t g)
 {
 	size_t i;
 
+	if (p->groups == NULL) {
+		p->groups = calloc(PEER_GROUPS_MAX, sizeof(*p->groups));
+		if (p->groups == NULL)
+			return;
+		p->n_groups = 0;
+	}
 	for (i = 0; i < p->n_groups; i++)
 		if (p->groups[i] == g)
 			return;
@@ -36,13 +45,18 @@ peer_add_group(struct peer *p, gid_t g)
 		p->groups[p->n_groups++] = g;
 }
 
-/* Add the groups the connecting process carried (best effort: older kernels lack SO_PEERGROUPS). */
-static void
-peer_add_socket_groups(int fd, struct peer *p)
+/* Add the primary group and those the connecting process carried (best effort: older kernels lack SO_PEERGROUPS). */
+void
+peer_load_groups(int fd, struct peer *p)
 {
 	gid_t local[PEER_GROUPS_MAX], *g = local;
 	socklen_t len = sizeof(local);
 	size_t i, n;
+
+	if (p->socket_groups)
+		return;
+	p->socket_groups = true;
+	peer_add_group(p, p->gid);
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, g, &len) < 0) {
 		if (errno != ERANGE || len > NGROUPS_MAX * sizeof(gid_t))
@@ -87,6 +101,7 @@ peer_lookup_user_groups(struct peer *p)
 		size *= 2;
 	}
 	p->user_groups = true;
+	peer_add_group(p, p->gid);
 	if (r != 0 || res == NULL)
 		goto out;
 
@@ -99,54 +114,66 @@ out:
 	free(buf);
 }
 
-/* Read /proc/PID/comm into comm, newline stripped; "" when it cannot be read. */
-static void
-peer_read_comm(pid_t pid, char *comm, size_t size)
+/* The peer's /proc/PID/comm, newline stripped, read once; "" when it cannot be read. */
+const char *
+peer_comm(struct peer *p)
 {
-	char path[64];
+	char path[64], buf[sizeof(p->comm) + 1];
 	ssize_t n;
 	int fd;
 
-	comm[0] = '\0';
-	if (pid <= 0)
-		return;
-	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
+	if (p->comm_read)
+		return p->comm;
+	p->comm_read = true;
+	p->comm[0] = '\0';
+	if (p->pid <= 0)
+		return p->comm;
+	snprintf(path, sizeof(path), "/proc/%d/comm", (int)p->pid);
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
-		return;
+		return p->comm;
 	do
-		n = read(fd, comm, size - 1);
+		n = read(fd, buf, sizeof(buf) - 1);
 	while (n < 0 && errno == EINTR);
 	close(fd);
 	if (n <= 0)
-		return;
-	comm[n] = '\0';
-	comm[strcspn(comm, "\n")] = '\0';
+		return p->comm;
+	buf[n] = '\0';
+	n = (ssize_t)strcspn(buf, "\n");
+	if ((size_t)n >= sizeof(p->comm))
+		n = sizeof(p->comm) - 1;
+	memcpy(p->comm, buf, (size_t)n);
+	p->comm[n] = '\0';
+	return p->comm;
 }
 
-/* Fill p from SO_PEERCRED, the peer's groups and /proc. */
+/* Fill p from SO_PEERCRED. */
 int
 peer_from_fd(int fd, struct peer *p)
 {
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
-	struct peer tmp;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0)
 		return -errno;
 	if (len != sizeof(cred))
 		return -EIO;
-
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.pid = cred.pid;
-	tmp.uid = cred.uid;
-	tmp.gid = cred.gid;
-	peer_add_group(&tmp, cred.gid);
-	peer_add_socket_groups(fd, &tmp);
-	peer_read_comm(cred.pid, tmp.comm, sizeof(tmp.comm));
-
-	*p = tmp;
+	memset(p, 0, sizeof(*p));
+	p->pid = cred.pid;
+	p->uid = cred.uid;
+	p->gid = cred.gid;
 	return 0;
+}
+
+/* Free the group list. */
+void
+peer_clear(struct peer *p)
+{
+	free(p->groups);
+	p->groups = NULL;
+	p->n_groups = 0;
+	p->socket_groups = false;
+	p->user_groups = false;
 }
 
 /* Root and ourselves always; no lists: anyone; else a listed uid or any listed group. */

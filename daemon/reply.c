@@ -34,16 +34,73 @@
 #define REPLY_DATE_LATENCY USEC_PER_SEC
 /* JSON nesting accepted in a reply. */
 #define REPLY_JSON_DEPTH 32
+/* A quote of a secret is recognised by this many of its first bytes... */
+#define REPLY_QUOTE_HEAD 4
+/* ...or, at the end of a text, where a cut-off quote ends, by this many. */
+#define REPLY_QUOTE_TAIL 3
+/* What r->error says instead of a server text that may quote a secret. */
+#define REPLY_WITHHELD "[server text withheld: it may quote a secret]"
 
-/* Copy src into dst (size n) with anything but printable ASCII replaced, truncated. */
+/* The secrets one classification checks the server's texts for. */
+struct reply_secrets {
+	const char *s[REPLY_SECRETS_MAX + 3];
+	size_t n;
+};
+
+/* Whether text (len bytes) may quote secret (see reply.h). */
+bool
+reply_text_quotes(const char *text, size_t len, const char *secret)
+{
+	size_t m, k, j;
+
+	if (text == NULL || secret == NULL || secret[0] == '\0')
+		return false;
+	m = strlen(secret);
+	k = m < REPLY_QUOTE_HEAD ? m : REPLY_QUOTE_HEAD;
+	if (memmem(text, len, secret, k) != NULL)
+		return true;
+	/* The end of the text, white space aside, may be where a quote was cut off. */
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\t' ||
+	    text[len - 1] == '\r' || text[len - 1] == '\n'))
+		len--;
+	for (j = REPLY_QUOTE_TAIL; j < k; j++)
+		if (len >= j && memcmp(text + len - j, secret, j) == 0)
+			return true;
+	return false;
+}
+
+/* Add secret to the list (NULL and "" are skipped). */
 static void
-reply_sanitize(char *dst, size_t n, const char *src)
+reply_secrets_add(struct reply_secrets *sec, const char *secret)
+{
+	if (secret != NULL && secret[0] != '\0' &&
+	    sec->n < sizeof(sec->s) / sizeof(sec->s[0]))
+		sec->s[sec->n++] = secret;
+}
+
+/*
+ * Copy the server's text src (len bytes, raw: before anything is cut or
+ * recoded) into dst (size n): withheld whole when it may quote a secret,
+ * or when the part that would be kept ends with a secret's start (a quote
+ * that the cut would cut off), else cut to REPLY_MAX_SERVER_TEXT bytes with
+ * anything but printable ASCII replaced by '?'.
+ */
+static void
+reply_server_text(char *dst, size_t n, const char *src, size_t len,
+    const struct reply_secrets *sec)
 {
 	size_t i, max = n - 1;
 
 	if (max > REPLY_MAX_SERVER_TEXT)
 		max = REPLY_MAX_SERVER_TEXT;
-	for (i = 0; i < max && src[i] != '\0'; i++) {
+	for (i = 0; i < sec->n; i++) {
+		if (reply_text_quotes(src, len, sec->s[i]) ||
+		    (len > max && reply_text_quotes(src, max, sec->s[i]))) {
+			snprintf(dst, n, "%s", REPLY_WITHHELD);
+			return;
+		}
+	}
+	for (i = 0; i < max && i < len; i++) {
 		unsigned char c = (unsigned char)src[i];
 
 		dst[i] = c >= 0x20 && c < 0x7f ? (char)c : '?';
@@ -244,38 +301,81 @@ reply_retry_after(const char *value, usec_t server_date, usec_t now)
 	return now + delay;
 }
 
-/* CONTRACT §7 clock correction of a token's expirationTime. */
+/*
+ * CONTRACT §7 clock correction of a token's expirationTime, within the
+ * bounds of reply.h: a Date too far off is ignored (and noted in r), and the
+ * corrected life never exceeds expirationTime - now + REPLY_LIFETIME_MARGIN.
+ */
 static usec_t
-reply_correct_expiration(usec_t expiration, usec_t server_date, usec_t now)
+reply_correct_expiration(struct reply *r, usec_t expiration, usec_t now)
 {
-	int64_t skew, e;
+	int64_t skew, e, limit;
 
-	if (server_date == 0)
+	if (r->server_date == 0 || expiration > (usec_t)INT64_MAX / 2 ||
+	    now > (usec_t)INT64_MAX / 2 || r->server_date > (usec_t)INT64_MAX / 2)
 		return expiration;
-	skew = (int64_t)server_date - (int64_t)now;
+	skew = (int64_t)r->server_date - (int64_t)now;
 	if (skew < (int64_t)REPLY_SKEW_LIMIT && skew > -(int64_t)REPLY_SKEW_LIMIT)
 		return expiration;
+	if (skew > (int64_t)REPLY_DATE_MAX_SKEW || skew < -(int64_t)REPLY_DATE_MAX_SKEW) {
+		r->date_ignored = true;
+		r->date_skew = skew;
+		return expiration;
+	}
 	e = (int64_t)now + ((int64_t)expiration -
-	    ((int64_t)server_date + (int64_t)REPLY_DATE_LATENCY));
+	    ((int64_t)r->server_date + (int64_t)REPLY_DATE_LATENCY));
+	limit = (int64_t)expiration + (int64_t)REPLY_LIFETIME_MARGIN;
+	if (e > limit)
+		e = limit;
 	return e > 0 ? (usec_t)e : 0;
 }
 
-/* Append ": <sanitized errorText>" to r->error when the body carries one. */
+/* The errorText string of obj and its length; NULL when there is none. */
+static const char *
+reply_error_text(struct json_object *obj, size_t *len)
+{
+	struct json_object *v;
+
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return NULL;
+	v = reply_member(obj, "errorText", json_type_string);
+	if (v == NULL || json_object_get_string_len(v) == 0)
+		return NULL;
+	*len = (size_t)json_object_get_string_len(v);
+	return json_object_get_string(v);
+}
+
+/* Append ": <errorText>" to r->error when the body carries one (withheld if it may quote a secret). */
 static void
-reply_append_error_text(struct reply *r, struct json_object *obj)
+reply_append_error_text(struct reply *r, struct json_object *obj,
+    const struct reply_secrets *sec)
 {
 	char text[REPLY_MAX_SERVER_TEXT + 1];
 	const char *et;
-	size_t len = strlen(r->error);
+	size_t len = strlen(r->error), etlen = 0;
 
-	if (obj == NULL || !json_object_is_type(obj, json_type_object))
-		return;
-	et = reply_string(obj, "errorText");
+	et = reply_error_text(obj, &etlen);
 	if (et == NULL)
 		return;
-	reply_sanitize(text, sizeof(text), et);
+	reply_server_text(text, sizeof(text), et, etlen, sec);
 	if (text[0] != '\0')
 		snprintf(r->error + len, sizeof(r->error) - len, ": %s", text);
+}
+
+/* The string member key of obj with its length, when it is a valid bearer token. */
+static bool
+reply_token_member(struct json_object *obj, const char *key, const char **out)
+{
+	struct json_object *v = reply_member(obj, key, json_type_string);
+
+	*out = NULL;
+	if (v == NULL || json_object_get_string_len(v) == 0)
+		return true;            /* absent (or empty): no token */
+	if (!token_text_valid(json_object_get_string(v),
+	    (size_t)json_object_get_string_len(v)))
+		return false;
+	*out = json_object_get_string(v);
+	return true;
 }
 
 /* Fill r->token from a 200 object with an accessToken; no valid expirationTime: transient. */
@@ -287,7 +387,14 @@ reply_take_token(struct reply *r, struct json_object *obj, usec_t now)
 	usec_t expiration;
 	bool ok = true;
 
-	at = reply_string(obj, "accessToken");
+	if (!reply_token_member(obj, "accessToken", &at) || at == NULL ||
+	    !reply_token_member(obj, "mdAccessToken", &md)) {
+		r->outcome = REPLY_TRANSIENT;
+		snprintf(r->error, sizeof(r->error),
+		    "malformed reply: a token that is not a valid bearer token "
+		    "(RFC 6750 b64token, at most %d bytes)", TOKEN_MAX_LEN);
+		return 0;
+	}
 	exp = reply_string(obj, "expirationTime");
 	if (exp == NULL || time_parse_iso8601(exp, &expiration) < 0) {
 		r->outcome = REPLY_TRANSIENT;
@@ -295,8 +402,11 @@ reply_take_token(struct reply *r, struct json_object *obj, usec_t now)
 		    "malformed reply: token without a valid expirationTime");
 		return 0;
 	}
-	md = reply_string(obj, "mdAccessToken");
+	/* The user name is served to clients as it is: valid UTF-8 only, else left out. */
 	name = reply_string(obj, "name");
+	if (name != NULL && !token_name_valid(name, (size_t)json_object_get_string_len(
+	    reply_member(obj, "name", json_type_string))))
+		name = NULL;
 
 	r->token.access_token = strdup(at);
 	if (r->token.access_token == NULL)
@@ -313,19 +423,20 @@ reply_take_token(struct reply *r, struct json_object *obj, usec_t now)
 		r->token.user_id = json_object_get_int64(uid);
 		r->token.has_user_id = true;
 	}
-	r->token.expiration = reply_correct_expiration(expiration,
-	    r->server_date, now);
+	r->token.expiration = reply_correct_expiration(r, expiration, now);
 	r->outcome = REPLY_SUCCESS;
 	return 0;
 }
 
 /* Classify a 200 reply's body. */
 static int
-reply_classify_200(struct reply *r, struct json_object *obj, usec_t now)
+reply_classify_200(struct reply *r, struct json_object *obj, usec_t now,
+    const struct reply_secrets *sec)
 {
 	struct json_object *at;
 	const char *ticket, *et;
 	char text[REPLY_MAX_SERVER_TEXT + 1], secs[32];
+	size_t etlen = 0;
 
 	if (obj == NULL) {
 		r->outcome = REPLY_TRANSIENT;
@@ -362,9 +473,9 @@ reply_classify_200(struct reply *r, struct json_object *obj, usec_t now)
 		return 0;
 	}
 
-	et = reply_string(obj, "errorText");
+	et = reply_error_text(obj, &etlen);
 	if (et != NULL) {
-		reply_sanitize(text, sizeof(text), et);
+		reply_server_text(text, sizeof(text), et, etlen, sec);
 		if (r->kind == REPLY_KIND_REQUEST) {
 			r->outcome = REPLY_BAD_CREDENTIALS;
 			snprintf(r->error, sizeof(r->error),
@@ -407,17 +518,37 @@ reply_wipe_json(struct json_object *obj)
 	}
 }
 
+/* The input's secrets, and every token or ticket the reply itself carries. */
+static void
+reply_collect_secrets(struct reply_secrets *sec, const struct reply_input *in,
+    struct json_object *obj)
+{
+	static const char *const keys[] = { "accessToken", "mdAccessToken", "p-ticket" };
+	struct json_object *v;
+
+	for (size_t i = 0; i < REPLY_SECRETS_MAX; i++)
+		reply_secrets_add(sec, in->secrets[i]);
+	if (obj == NULL || !json_object_is_type(obj, json_type_object))
+		return;
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (json_object_object_get_ex(obj, keys[i], &v) && v != NULL &&
+		    json_object_is_type(v, json_type_string))
+			reply_secrets_add(sec, json_object_get_string(v));
+}
+
 /* Classify an HTTP reply by its status, and its body when the status is 200. */
 static int
 reply_classify_http(struct reply *r, const struct reply_input *in, usec_t now)
 {
 	struct json_object *obj = reply_parse_json(in->body, in->body_len);
+	struct reply_secrets sec = { .n = 0 };
 	char secs[32];
 	int ret = 0;
 
+	reply_collect_secrets(&sec, in, obj);
 	switch (in->http_status) {
 	case 200:
-		ret = reply_classify_200(r, obj, now);
+		ret = reply_classify_200(r, obj, now, &sec);
 		break;
 	case 401:
 		if (r->kind == REPLY_KIND_REQUEST) {
@@ -429,12 +560,12 @@ reply_classify_http(struct reply *r, const struct reply_input *in, usec_t now)
 			snprintf(r->error, sizeof(r->error),
 			    "renewal refused: HTTP 401");
 		}
-		reply_append_error_text(r, obj);
+		reply_append_error_text(r, obj, &sec);
 		break;
 	case 423:
 		r->outcome = REPLY_LOCKED;
 		snprintf(r->error, sizeof(r->error), "HTTP 423: locked out");
-		reply_append_error_text(r, obj);
+		reply_append_error_text(r, obj, &sec);
 		break;
 	case 429:
 		r->outcome = REPLY_RATE_LIMITED;
@@ -453,7 +584,7 @@ reply_classify_http(struct reply *r, const struct reply_input *in, usec_t now)
 	default:
 		r->outcome = REPLY_TRANSIENT;
 		snprintf(r->error, sizeof(r->error), "HTTP %ld", in->http_status);
-		reply_append_error_text(r, obj);
+		reply_append_error_text(r, obj, &sec);
 		break;
 	}
 	reply_wipe_json(obj);
@@ -467,6 +598,7 @@ reply_classify(enum reply_kind kind, const struct reply_input *in, usec_t now,
     struct reply *out)
 {
 	struct reply r;
+	struct reply_secrets sec = { .n = 0 };
 	char text[REPLY_MAX_SERVER_TEXT + 1], date[64];
 	const char *d;
 	int ret;
@@ -474,8 +606,11 @@ reply_classify(enum reply_kind kind, const struct reply_input *in, usec_t now,
 	memset(&r, 0, sizeof(r));
 	r.kind = kind;
 	text[0] = '\0';
-	if (in->transport_error != NULL)
-		reply_sanitize(text, sizeof(text), in->transport_error);
+	if (in->transport_error != NULL) {
+		reply_collect_secrets(&sec, in, NULL);
+		reply_server_text(text, sizeof(text), in->transport_error,
+		    strlen(in->transport_error), &sec);
+	}
 
 	switch (in->transport) {
 	case TRANSPORT_CONNECT_FAILED:

@@ -1,18 +1,27 @@
-/* The token kept across restarts (StateFile=): written atomically, mode 0600. */
+/*
+ * The lifecycle state kept across restarts (StateFile=): a snapshot
+ * (snapshot.h) in JSON, written atomically, mode 0600.
+ */
 #ifndef TVTOKEND_STATEFILE_H
 #define TVTOKEND_STATEFILE_H
 
-#include "token.h"
+#include "lifecycle.h"
 
 /*
- * Read path. Returns 0 with *t filled (generation included), -ENOENT when
+ * Read path. Returns 0 with *s filled (lc_snapshot_clear it), -ENOENT when
  * there is none, -EBADMSG when corrupt, -ESTALE when it belongs to another
  * account (base_url, name), other -errno on I/O errors.
  */
-int statefile_read(const char *path, const char *base_url, const char *name, struct token *t);
+int statefile_read(const char *path, const char *base_url, const char *name, struct lc_snapshot *s);
 
-/* Write t (or, t->access_token NULL, only the generation) atomically. 0 or -errno. */
-int statefile_write(const char *path, const char *base_url, const char *name, const struct token *t,
-		    uint64_t generation);
+/* Write s atomically (temp file beside path, fsync, rename). 0 or -errno. */
+int statefile_write(const char *path, const char *base_url, const char *name, const struct lc_snapshot *s);
+
+/*
+ * Remove temp files that a write killed half-way left behind: they may hold
+ * a token. A temp file is "PATH." and six letters or digits, a regular file
+ * of ours, empty or starting with '{'. Returns how many, or -errno.
+ */
+int statefile_remove_stale(const char *path);
 
 #endif

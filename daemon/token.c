@@ -109,3 +109,82 @@ token_inherit(struct token *renewed, const struct token *old)
 	}
 	return 0;
 }
+
+/* One b64token character (RFC 6750 section 2.1), "=" aside. */
+static bool
+token_char_valid(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+	    c == '-' || c == '.' || c == '_' || c == '~' || c == '+' || c == '/';
+}
+
+/* Whether s (len bytes) is a b64token no longer than TOKEN_MAX_LEN. */
+bool
+token_text_valid(const char *s, size_t len)
+{
+	size_t i = 0;
+
+	if (s == NULL || len == 0 || len > TOKEN_MAX_LEN)
+		return false;
+	while (i < len && token_char_valid((unsigned char)s[i]))
+		i++;
+	if (i == 0)
+		return false;
+	while (i < len && s[i] == '=')
+		i++;
+	return i == len;
+}
+
+/* Whether s (len bytes) is well-formed UTF-8 without control characters, 1 to TOKEN_NAME_MAX bytes. */
+bool
+token_name_valid(const char *s, size_t len)
+{
+	const unsigned char *p = (const unsigned char *)s, *end = p + len;
+
+	if (s == NULL || len == 0 || len > TOKEN_NAME_MAX)
+		return false;
+	while (p < end) {
+		unsigned char c = *p;
+		uint32_t cp;
+		size_t n, i;
+
+		if (c < 0x80) {
+			if (c < 0x20 || c == 0x7f)
+				return false;
+			p++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			n = 1, cp = c & 0x1f;
+		else if (c >= 0xe0 && c <= 0xef)
+			n = 2, cp = c & 0x0f;
+		else if (c >= 0xf0 && c <= 0xf4)
+			n = 3, cp = c & 0x07;
+		else
+			return false;
+		if ((size_t)(end - p) <= n)
+			return false;
+		for (i = 1; i <= n; i++) {
+			if ((p[i] & 0xc0) != 0x80)
+				return false;
+			cp = cp << 6 | (p[i] & 0x3f);
+		}
+		/* Overlong forms, surrogates, beyond Unicode; C1 controls too. */
+		if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+		    (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp < 0xa0))
+			return false;
+		p += n + 1;
+	}
+	return true;
+}
+
+/* Whether a held token's strings can go back to Tradovate and to clients as they are. */
+bool
+token_valid(const struct token *t)
+{
+	if (t->access_token == NULL ||
+	    !token_text_valid(t->access_token, strlen(t->access_token)))
+		return false;
+	return t->md_access_token == NULL ||
+	    token_text_valid(t->md_access_token, strlen(t->md_access_token));
+}

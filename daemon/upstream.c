@@ -7,12 +7,13 @@
  * callback runs after curl_multi_socket_action has returned and the easy
  * handle is gone, so it may start the next request or free the upstream.
  *
- * Connect failure or failure after sending (CONTRACT §7 counts only the
- * latter against MaxFailedRequestsPerHour): name resolution, refused
- * connections, proxy and TLS handshake errors, and bad URLs never reached
- * Tradovate; a timeout did not either if curl never got as far as sending
- * the request (CURLINFO_PRETRANSFER_TIME_T still 0). Every other error is
- * taken as one after sending, which errs on the side of counting.
+ * Sent or not (CONTRACT §7 counts only what reached the server against
+ * MaxFailedRequestsPerHour, and the broker's MaxRenewalsPerHour counts only
+ * renewals sent): decided from what curl did, not from its result code. A
+ * transfer that wrote any byte of the request (CURLINFO_REQUEST_SIZE > 0)
+ * was sent, whatever came back (a reset, a time-out, garbage that is not
+ * HTTP); one that never got that far (name resolution, refused connection,
+ * no socket left, TLS handshake) was not.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -77,6 +78,10 @@ struct upstream_xfer {
 	char retry_after[UPSTREAM_MAX_HEADER_VALUE];
 	char errbuf[CURL_ERROR_SIZE];
 	usec_t started;             /* monotonic */
+	/* What the server's texts are checked for besides the config's secrets (wiped when freed). */
+	char *sent_token;           /* renewal: the bearer token */
+	char *held_md_token;        /* renewal: the market-data token held beside it */
+	char *sent_ticket;          /* token request: the p-ticket resent */
 };
 
 struct upstream {
@@ -191,6 +196,9 @@ upstream_xfer_free(struct upstream_xfer *x)
 		explicit_bzero(x->resp, UPSTREAM_MAX_BODY + 1);
 		free(x->resp);
 	}
+	secret_free(x->sent_token);
+	secret_free(x->held_md_token);
+	secret_free(x->sent_ticket);
 	explicit_bzero(x, sizeof(*x));
 	free(x);
 }
@@ -205,33 +213,13 @@ upstream_sock_free(struct upstream_sock *us)
 	free(us);
 }
 
-/* Whether curl's result means the request never reached the server. */
+/* What became of a transfer: a reply, or sent (some request bytes written) without one, or never sent. */
 static enum reply_transport
-upstream_transport(CURLcode result, curl_off_t pretransfer_us)
+upstream_transport(CURLcode result, long request_size)
 {
-	switch (result) {
-	case CURLE_OK:
+	if (result == CURLE_OK)
 		return TRANSPORT_OK;
-	case CURLE_UNSUPPORTED_PROTOCOL:
-	case CURLE_URL_MALFORMAT:
-	case CURLE_COULDNT_RESOLVE_PROXY:
-	case CURLE_COULDNT_RESOLVE_HOST:
-	case CURLE_COULDNT_CONNECT:
-	case CURLE_PROXY:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_CRL_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-	case CURLE_SSL_CIPHER:
-		return TRANSPORT_CONNECT_FAILED;
-	case CURLE_OPERATION_TIMEDOUT:
-		return pretransfer_us == 0 ? TRANSPORT_CONNECT_FAILED :
-		    TRANSPORT_FAILED_AFTER_SEND;
-	default:
-		return TRANSPORT_FAILED_AFTER_SEND;
-	}
+	return request_size > 0 ? TRANSPORT_FAILED_AFTER_SEND : TRANSPORT_CONNECT_FAILED;
 }
 
 /*
@@ -255,6 +243,13 @@ upstream_deliver(struct upstream *u, struct upstream_xfer *x,
 	in.body_len = x->resp_len;
 	in.date = x->date[0] != '\0' ? x->date : NULL;
 	in.retry_after = x->retry_after[0] != '\0' ? x->retry_after : NULL;
+	if (u->conf != NULL) {
+		in.secrets[0] = u->conf->password;
+		in.secrets[1] = u->conf->secret;
+	}
+	in.secrets[2] = x->sent_token;
+	in.secrets[3] = x->held_md_token;
+	in.secrets[4] = x->sent_ticket;
 	if (reply_classify(x->kind, &in, time_now(), &r) < 0) {
 		memset(&r, 0, sizeof(r));
 		r.kind = x->kind;
@@ -275,8 +270,7 @@ upstream_finish(struct upstream *u, CURL *easy, CURLcode result)
 {
 	struct upstream_xfer *x = NULL;
 	enum reply_transport transport;
-	curl_off_t pretransfer = 0;
-	long status = 0;
+	long status = 0, request_size = 0;
 	const char *why;
 	char *priv = NULL;
 
@@ -284,9 +278,8 @@ upstream_finish(struct upstream *u, CURL *easy, CURLcode result)
 	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
 	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
 		status = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_PRETRANSFER_TIME_T, &pretransfer) !=
-	    CURLE_OK)
-		pretransfer = 0;
+	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size) != CURLE_OK)
+		request_size = 0;
 	x = (struct upstream_xfer *)(void *)priv;
 
 	(void)curl_multi_remove_handle(u->multi, easy);
@@ -300,7 +293,7 @@ upstream_finish(struct upstream *u, CURL *easy, CURLcode result)
 		transport = TRANSPORT_FAILED_AFTER_SEND;
 		why = "reply too large (over 64 KiB)";
 	} else {
-		transport = upstream_transport(result, pretransfer);
+		transport = upstream_transport(result, request_size);
 		why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(result);
 	}
 	upstream_deliver(u, x, transport, why, status);
@@ -733,6 +726,8 @@ upstream_request_token(struct upstream *u, const char *p_ticket)
 		return -ENOMEM;
 	x->kind = REPLY_KIND_REQUEST;
 	r = upstream_build_body(u->conf, p_ticket, &x->body, &x->body_len);
+	if (r == 0 && p_ticket != NULL && (x->sent_ticket = strdup(p_ticket)) == NULL)
+		r = -ENOMEM;
 	if (r < 0) {
 		upstream_xfer_free(x);
 		return r;
@@ -758,12 +753,13 @@ upstream_header_safe(const char *s)
 
 /* GET /auth/renewaccesstoken with Authorization: Bearer access_token. */
 int
-upstream_renew(struct upstream *u, const char *access_token)
+upstream_renew(struct upstream *u, const char *access_token,
+    const char *md_access_token)
 {
 	struct upstream_xfer *x;
 	size_t len;
 	char *auth;
-	bool ok;
+	bool ok = true;
 
 	if (u->conf == NULL || access_token == NULL || access_token[0] == '\0' ||
 	    !upstream_header_safe(access_token))
@@ -774,6 +770,12 @@ upstream_renew(struct upstream *u, const char *access_token)
 	if (x == NULL)
 		return -ENOMEM;
 	x->kind = REPLY_KIND_RENEWAL;
+	x->sent_token = secret_strdup(access_token, &ok);
+	x->held_md_token = secret_strdup(md_access_token, &ok);
+	if (!ok) {
+		upstream_xfer_free(x);
+		return -ENOMEM;
+	}
 	len = strlen(UPSTREAM_BEARER) + strlen(access_token) + 1;
 	auth = malloc(len);
 	if (auth == NULL) {

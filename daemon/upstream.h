@@ -25,8 +25,12 @@ int upstream_configure(struct upstream *u, const struct config *cfg);
 /* POST /auth/accesstokenrequest; p_ticket NULL or the penalty ticket to add. 0 or -errno (-EBUSY when in flight). */
 int upstream_request_token(struct upstream *u, const char *p_ticket);
 
-/* GET /auth/renewaccesstoken with Authorization: Bearer access_token. 0 or -errno. */
-int upstream_renew(struct upstream *u, const char *access_token);
+/*
+ * GET /auth/renewaccesstoken with Authorization: Bearer access_token; the
+ * server's texts are also checked for md_access_token (may be NULL), the
+ * market-data token held with it. 0 or -errno.
+ */
+int upstream_renew(struct upstream *u, const char *access_token, const char *md_access_token);
 
 bool upstream_busy(const struct upstream *u);
 

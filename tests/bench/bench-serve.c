@@ -1,21 +1,27 @@
 /*
- * bench-serve: how fast tvtokend serves its shared token, measured against
- * baselines taken in the same run (tests/bench/README.md).
+ * bench-serve: what serving the shared token costs, as ratios against a
+ * bare echo server measured in the same run (tests/bench/README.md; the
+ * latest run is in BENCHMARKS.md at the top of the repository).
  *
- *   bench-serve [--quick] [--keep] [--threads N] [--time-limit SEC] TVTOKEND MOCK_TRADOVATE
+ *   bench-serve [--quick] [--keep] [--reps N] [--cpu N] [--threads N]
+ *               [--watchers N] [--time-limit SEC] TVTOKEND MOCK_TRADOVATE BENCH_ECHO
  *
  * Starts mock-tradovate and a real tvtokend on a scratch directory, waits
- * for a token, then times, each for a fixed number of calls after a warm-up:
- *   1. org.varlink.service.GetInfo on one connection (baseline A);
- *   2. io.tvtokend.Broker.GetToken on one connection;
- *   3. GetToken on a new connection per call, through libtvtoken;
- *   4. GetToken from 64 and 512 concurrent connections (threads + epoll);
- *   5. a token request straight to the mock over HTTP, new connection each
- *      (baseline B).
- * It prints median and p99 latency, calls/s, the serving process's CPU time
- * per call (from /proc/PID/task/TID/schedstat), ratios between the cases, and
- * the daemon's VmRSS idle and with 512 connected clients. Cases 1 and 2 run
- * in alternating blocks so that other load on the machine skews both alike.
+ * for a token, copies tvtokend's GetToken replies (plain and "continues")
+ * for bench-echo, starts bench-echo, and then measures, N repetitions,
+ * the same client code against both:
+ *   1. GetToken latency on one connection, the client and both servers
+ *      pinned to one CPU (the two servers in alternating blocks);
+ *   2. calls/s with 64 and with 512 connections, each in a closed loop
+ *      (the two servers in 5 alternating rounds);
+ *   3. calls/s of connect + GetToken + close (alternating blocks);
+ *   4. 10,000 watchers ("more" streams): from a renewal (ReportRejected;
+ *      for the echo: a broadcast request) to the last watcher notified,
+ *      the median of 3 such fan-outs; tvtokend's VmRSS with the watchers
+ *      before the first renewal and after the last;
+ *   and tvtokend's VmRSS and RssAnon when idle.
+ * Each row is printed as a ratio against the echo, with the issue's
+ * target beside it, and the serving process's CPU time per call.
  *
  * Everything is bounded: call counts, a time-out on every wait, and an
  * overall time limit (SIGALRM). Every process started here is stopped at
@@ -30,6 +36,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -48,10 +55,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <curl/curl.h>
 #include <json-c/json.h>
 
-#include "tvtoken.h"
+#include "bench-echo.h"
 
 /* Largest reply the benchmark accepts; tvtokend's replies here are well under 1 KiB. */
 #define BENCH_REPLY_MAX 4096
@@ -62,28 +68,25 @@
 /* How long the daemon and the mock get to start, and to stop. */
 #define BENCH_START_TIMEOUT_MS 10000
 #define BENCH_STOP_TIMEOUT_MS 5000
-/* The number of idle clients whose memory is measured. */
-#define BENCH_RSS_CLIENTS 512
+/* Watchers of the fan-out case (--watchers), and the fan-outs measured per repetition (a renewal each). */
+#define BENCH_WATCHERS 10000
+#define BENCH_FANOUT_ROUNDS 3
 /* A measured reply checked fully with json-c once in this many (all get a quick check). */
 #define BENCH_FULL_CHECK_EVERY 1000
 /* The account mock-tradovate knows by default (tests/mock/README.md). */
 #define BENCH_MOCK_PASSWORD "demo-password"
 #define BENCH_MOCK_SECRET "demo-secret"
-#define BENCH_LOGIN_BODY                                                        \
-	"{\"name\":\"demo\",\"password\":\"" BENCH_MOCK_PASSWORD "\","          \
-	"\"appId\":\"tvtokend-demo\",\"appVersion\":\"1.0\",\"cid\":8,"         \
-	"\"sec\":\"" BENCH_MOCK_SECRET "\",\"deviceId\":\"tvtokend-bench\"}"
 
-static const char bench_msg_info[] =
-	"{\"method\":\"org.varlink.service.GetInfo\",\"parameters\":{}}";
 static const char bench_msg_token[] =
 	"{\"method\":\"io.tvtokend.Broker.GetToken\",\"parameters\":{}}";
+static const char bench_msg_watch[] =
+	"{\"method\":\"io.tvtokend.Broker.GetToken\",\"parameters\":{},\"more\":true}";
 static const char bench_msg_status[] =
 	"{\"method\":\"io.tvtokend.Broker.GetStatus\",\"parameters\":{}}";
+static const char bench_msg_broadcast[] = BENCH_ECHO_BROADCAST;
 
 /* What a reply must hold. */
 enum bench_kind {
-	BENCH_INFO,
 	BENCH_TOKEN,
 	BENCH_STATUS,
 };
@@ -109,7 +112,7 @@ struct bench_worker {
 	char why[160];
 };
 
-/* One measured case. */
+/* One measured case against one server. */
 struct bench_result {
 	const char *name;
 	size_t calls;
@@ -129,25 +132,53 @@ struct bench_meter {
 	bool cpu_known;
 };
 
-/* One of the serial cases, on a connection of its own. */
-struct bench_serial_case {
+/* A server under test: tvtokend or the echo. */
+struct bench_target {
 	const char *name;
-	const char *msg;
-	size_t size;
-	enum bench_kind kind;
+	const char *sock;
+	pid_t pid;
+};
+
+/* One serial case, on a connection of its own. */
+struct bench_serial_case {
+	const struct bench_target *target;
 	struct bench_conn conn;
 	struct bench_meter meter;
 	uint64_t *lat;
 	unsigned calls;                 /* made so far, warm-up included */
 };
 
+/* The fan-out of one renewal (or broadcast) to every watcher. */
+struct bench_fanout {
+	double first_ms;                /* from the trigger to the first watcher notified */
+	double last_ms;                 /* ... to the last */
+	double server_cpu_ms;           /* the server's CPU time from the trigger to the last (< 0: unknown) */
+	long rss_before_kib;            /* the server's VmRSS with the watchers, before and after */
+	long rss_after_kib;
+};
+
+/* One repetition; [0] is tvtokend, [1] the echo. */
+struct bench_rep {
+	struct bench_result serial[2];
+	struct bench_result c64[2];
+	struct bench_result c512[2];
+	struct bench_result fresh[2];
+	struct bench_fanout fan[2];
+	char load_before[64];
+	char load_after[64];
+};
+
 /* What to run, from the command line. */
 struct bench_opts {
 	const char *tvtokend;
 	const char *mock;
+	const char *echo;
 	unsigned divisor;               /* 10 with --quick */
 	unsigned threads;
 	unsigned time_limit;
+	unsigned reps;
+	unsigned cpu;
+	unsigned watchers;
 	bool keep;
 };
 
@@ -159,19 +190,23 @@ struct bench_opts {
 static struct bench_env {
 	volatile pid_t mock_pid;
 	volatile pid_t daemon_pid;
+	volatile pid_t echo_pid;
 	bool keep;
 	char dir[64];
 	char run_dir[80];
 	char sock[108];
+	char echo_sock[108];
 	char conf[96];
 	char password[96];
 	char secret[96];
 	char port_file[96];
 	char mock_out[96];
 	char daemon_log[96];
-} bench_env = { .mock_pid = -1, .daemon_pid = -1 };
+	char echo_log[96];
+	char echo_reply[96];
+	char echo_cast[96];
+} bench_env = { .mock_pid = -1, .daemon_pid = -1, .echo_pid = -1 };
 
-/* Print a failure to stderr. */
 static void __attribute__((format(printf, 1, 2)))
 bench_err(const char *fmt, ...)
 {
@@ -234,6 +269,7 @@ bench_remove_files(void)
 	if (bench_env.keep || bench_env.dir[0] == '\0')
 		return;
 	unlink(bench_env.sock);
+	unlink(bench_env.echo_sock);
 	rmdir(bench_env.run_dir);
 	unlink(bench_env.conf);
 	unlink(bench_env.password);
@@ -241,10 +277,13 @@ bench_remove_files(void)
 	unlink(bench_env.port_file);
 	unlink(bench_env.mock_out);
 	unlink(bench_env.daemon_log);
+	unlink(bench_env.echo_log);
+	unlink(bench_env.echo_reply);
+	unlink(bench_env.echo_cast);
 	rmdir(bench_env.dir);
 }
 
-/* Stop the daemon and the mock and remove the scratch files (async-signal-safe). */
+/* Stop the daemon, the echo and the mock and remove the scratch files (async-signal-safe). */
 static void
 bench_stop_all(int *daemon_status)
 {
@@ -257,6 +296,11 @@ bench_stop_all(int *daemon_status)
 		bench_env.daemon_pid = -1;
 		if (daemon_status != NULL)
 			*daemon_status = status;
+	}
+	pid = bench_env.echo_pid;
+	if (pid > 0) {
+		bench_stop_child(pid, &status);
+		bench_env.echo_pid = -1;
 	}
 	pid = bench_env.mock_pid;
 	if (pid > 0) {
@@ -436,12 +480,16 @@ bench_env_setup(bool keep)
 	} while (0)
 	BENCH_PATH(run_dir, "run");
 	BENCH_PATH(sock, "run/io.tvtokend.Broker");
+	BENCH_PATH(echo_sock, "run/echo");
 	BENCH_PATH(conf, "tvtokend.conf");
 	BENCH_PATH(password, "password");
 	BENCH_PATH(secret, "secret");
 	BENCH_PATH(port_file, "mock.port");
 	BENCH_PATH(mock_out, "mock.out");
 	BENCH_PATH(daemon_log, "daemon.log");
+	BENCH_PATH(echo_log, "echo.log");
+	BENCH_PATH(echo_reply, "echo-reply");
+	BENCH_PATH(echo_cast, "echo-broadcast");
 #undef BENCH_PATH
 	return 0;
 }
@@ -490,7 +538,7 @@ bench_mock_start(const char *mock, unsigned *port)
 
 /* Write the secrets and a config like tests/integration/lib.sh's write_config, then start tvtokend. */
 static int
-bench_daemon_start(const char *tvtokend, unsigned port)
+bench_daemon_start(const char *tvtokend, unsigned port, unsigned watchers)
 {
 	char *argv[] = { (char *)tvtokend, "--config", bench_env.conf, "--log=stderr", NULL };
 	char conf[1024];
@@ -503,6 +551,7 @@ bench_daemon_start(const char *tvtokend, unsigned port)
 		bench_err("cannot write the secret files: %s", strerror(-r));
 		return r;
 	}
+	/* Room for the watchers and the benchmark's own connections; renewals on demand. */
 	n = snprintf(conf, sizeof(conf),
 		     "[Tradovate]\n"
 		     "BaseURL=http://127.0.0.1:%u/v1\n"
@@ -514,9 +563,11 @@ bench_daemon_start(const char *tvtokend, unsigned port)
 		     "RequestTimeoutSec=2s\n"
 		     "[Token]\n"
 		     "StateFile=\n"
+		     "MaxRenewalsPerHour=15\n"
 		     "[Server]\n"
-		     "Socket=%s\n",
-		     port, bench_env.password, bench_env.secret, bench_env.sock);
+		     "Socket=%s\n"
+		     "MaxClients=%u\n",
+		     port, bench_env.password, bench_env.secret, bench_env.sock, watchers + 1024);
 	if (n < 0 || (size_t)n >= sizeof(conf))
 		return -ENAMETOOLONG;
 	r = bench_write_file(bench_env.conf, 0644, conf);
@@ -700,11 +751,6 @@ bench_reply_full(const char *msg, size_t len, enum bench_kind kind,
 	    !bench_json_member(o, "parameters", json_type_object, &p))
 		goto out;
 	switch (kind) {
-	case BENCH_INFO:
-		if (bench_json_member(p, "product", json_type_string, &v) &&
-		    bench_json_member(p, "interfaces", json_type_array, &v))
-			r = 0;
-		break;
 	case BENCH_TOKEN:
 		if (!bench_json_member(p, "token", json_type_object, &t))
 			break;
@@ -728,6 +774,31 @@ bench_reply_full(const char *msg, size_t len, enum bench_kind kind,
 out:
 	json_object_put(o);
 	json_tokener_free(tok);
+	return r;
+}
+
+/* One call on a connection of its own; the reply (wiped by the caller) in *out, its length in *len. */
+static int
+bench_call_raw(const char *sock, const char *msg, size_t size, char **out, size_t *len)
+{
+	struct bench_conn *c;
+	int r;
+
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	r = bench_conn_open(sock, c);
+	if (r == 0)
+		r = bench_conn_call(c, msg, size, len);
+	if (r == 0) {
+		*out = malloc(*len + 1);
+		if (*out == NULL)
+			r = -ENOMEM;
+		else
+			memcpy(*out, c->buf, *len + 1);
+	}
+	bench_conn_close(c);
+	free(c);
 	return r;
 }
 
@@ -797,12 +868,12 @@ bench_wait_token(const char *sock)
 	return -ETIMEDOUT;
 }
 
-/* The daemon's VmRSS in KiB, from /proc/PID/status. */
+/* A field of /proc/PID/status in KiB ("VmRSS", "RssAnon"). */
 static int
-bench_rss_kib(pid_t pid, long *out)
+bench_status_kib(pid_t pid, const char *field, long *out)
 {
 	char path[64], line[256];
-	long v;
+	size_t n = strlen(field);
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
@@ -810,9 +881,9 @@ bench_rss_kib(pid_t pid, long *out)
 	if (f == NULL)
 		return -errno;
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (sscanf(line, "VmRSS: %ld kB", &v) == 1) {
+		if (strncmp(line, field, n) == 0 && line[n] == ':') {
 			fclose(f);
-			*out = v;
+			*out = strtol(line + n + 1, NULL, 10);
 			return 0;
 		}
 	}
@@ -932,18 +1003,35 @@ bench_meter_result(const struct bench_meter *m, const char *name, uint64_t *lat,
 	res->calls_per_s = (double)n / ((double)m->wall_ns / 1e9);
 }
 
-/* Print one row of the results table. */
-static void
-bench_print_result(const struct bench_result *r)
+/* ---- pinning ---- */
+
+/* Pin every thread of process pid (0: this thread only) to one CPU, or give it back set. */
+static int
+bench_pin(pid_t pid, const cpu_set_t *set)
 {
-	printf("%-50s %7zu %10.1f %10.1f %10.0f", r->name, r->calls, r->median_us,
-	       r->p99_us, r->calls_per_s);
-	if (r->server_cpu_us >= 0)
-		printf(" %10.2f\n", r->server_cpu_us);
-	else
-		printf(" %10s\n", "n/a");
-	fflush(stdout);
+	char dir[64];
+	struct dirent *e;
+	DIR *d;
+	int r = 0;
+
+	if (pid == 0)
+		return sched_setaffinity(0, sizeof(*set), set) < 0 ? -errno : 0;
+	snprintf(dir, sizeof(dir), "/proc/%ld/task", (long)pid);
+	d = opendir(dir);
+	if (d == NULL)
+		return -errno;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		if (sched_setaffinity((pid_t)strtol(e->d_name, NULL, 10), sizeof(*set), set) < 0 &&
+		    errno != ESRCH)
+			r = -errno;
+	}
+	closedir(d);
+	return r;
 }
+
+/* ---- case 1: one connection, one CPU ---- */
 
 /* Make count more calls of one serial case, recording their latencies once past warmup. */
 static int
@@ -957,18 +1045,18 @@ bench_serial_calls(struct bench_serial_case *sc, unsigned count, unsigned warmup
 
 	for (; sc->calls < end; sc->calls++) {
 		t0 = bench_now_ns();
-		r = bench_conn_call(c, sc->msg, sc->size, &len);
+		r = bench_conn_call(c, bench_msg_token, sizeof(bench_msg_token), &len);
 		t1 = bench_now_ns();
 		if (r < 0) {
-			bench_err("%s: call %u: %s", sc->name, sc->calls, strerror(-r));
+			bench_err("%s: call %u: %s", sc->target->name, sc->calls, strerror(-r));
 			return r;
 		}
 		if (sc->calls >= warmup)
 			sc->lat[sc->calls - warmup] = t1 - t0;
-		if (!bench_reply_quick(c->buf, len, sc->kind) ||
+		if (!bench_reply_quick(c->buf, len, BENCH_TOKEN) ||
 		    ((sc->calls % BENCH_FULL_CHECK_EVERY == 0 || sc->calls == total - 1) &&
-		     bench_reply_full(c->buf, len, sc->kind, NULL) < 0)) {
-			bench_err("%s: call %u: not the reply promised", sc->name, sc->calls);
+		     bench_reply_full(c->buf, len, BENCH_TOKEN, NULL) < 0)) {
+			bench_err("%s: call %u: not the reply promised", sc->target->name, sc->calls);
 			return -EPROTO;
 		}
 		bench_conn_consume(c, len);
@@ -977,98 +1065,64 @@ bench_serial_calls(struct bench_serial_case *sc, unsigned count, unsigned warmup
 }
 
 /*
- * Cases 1 and 2: serial calls, each case on a connection of its own. After
- * the warm-up the two run in alternating blocks, so that whatever else the
- * machine does weighs on both alike and their ratio stays fair.
+ * GetToken on one connection to each server, this thread and both servers
+ * on one CPU, so that a call costs the two context switches of a round trip
+ * and no cross-CPU wake-up. After the warm-up the servers alternate in
+ * blocks, so that other load on the machine weighs on both alike.
  */
 static int
-bench_serial_pair(const char *sock, pid_t server, struct bench_serial_case *cases, size_t n,
-		  unsigned warmup, unsigned iters, unsigned block, struct bench_result *res)
+bench_serial(const struct bench_target *targets, unsigned cpu, unsigned warmup, unsigned iters,
+	     unsigned block, struct bench_result *res)
 {
+	struct bench_serial_case cases[2];
+	cpu_set_t one, all_self, all[2];
 	unsigned done, k;
 	size_t i;
 	int r = 0;
 
-	for (i = 0; i < n; i++) {
-		cases[i].conn.fd = -1;
-		cases[i].calls = 0;
-		bench_meter_init(&cases[i].meter, server);
+	CPU_ZERO(&one);
+	CPU_SET(cpu, &one);
+	if (sched_getaffinity(0, sizeof(all_self), &all_self) < 0)
+		return -errno;
+	for (i = 0; i < 2; i++) {
+		if (sched_getaffinity(targets[i].pid, sizeof(all[i]), &all[i]) < 0)
+			return -errno;
+		cases[i] = (struct bench_serial_case){ .target = &targets[i], .conn.fd = -1 };
+		bench_meter_init(&cases[i].meter, targets[i].pid);
 		cases[i].lat = calloc(iters, sizeof(*cases[i].lat));
-		if (cases[i].lat == NULL && r == 0) {
-			bench_err("%s: out of memory", cases[i].name);
+		if (cases[i].lat == NULL)
 			r = -ENOMEM;
-		}
 	}
-	for (i = 0; i < n && r == 0; i++) {
-		r = bench_conn_open(sock, &cases[i].conn);
+	for (i = 0; i < 2 && r == 0; i++)
+		r = bench_pin(targets[i].pid, &one);
+	if (r == 0)
+		r = bench_pin(0, &one);
+	if (r < 0)
+		bench_err("cannot pin to CPU %u: %s", cpu, strerror(-r));
+	for (i = 0; i < 2 && r == 0; i++) {
+		r = bench_conn_open(targets[i].sock, &cases[i].conn);
 		if (r < 0)
-			bench_err("%s: cannot connect: %s", cases[i].name, strerror(-r));
+			bench_err("%s: cannot connect: %s", targets[i].name, strerror(-r));
 	}
-	for (i = 0; i < n && r == 0; i++)
+	for (i = 0; i < 2 && r == 0; i++)
 		r = bench_serial_calls(&cases[i], warmup, warmup, warmup + iters);
 	for (done = 0; done < iters && r == 0; done += k) {
 		k = iters - done < block ? iters - done : block;
-		for (i = 0; i < n && r == 0; i++) {
+		for (i = 0; i < 2 && r == 0; i++) {
 			bench_meter_resume(&cases[i].meter);
 			r = bench_serial_calls(&cases[i], k, warmup, warmup + iters);
 			bench_meter_pause(&cases[i].meter);
 		}
 	}
-	for (i = 0; i < n; i++) {
+	for (i = 0; i < 2; i++) {
 		if (r == 0)
-			bench_meter_result(&cases[i].meter, cases[i].name, cases[i].lat, iters, &res[i]);
+			bench_meter_result(&cases[i].meter, targets[i].name, cases[i].lat, iters, &res[i]);
 		bench_conn_close(&cases[i].conn);
 		free(cases[i].lat);
-		cases[i].lat = NULL;
+		bench_pin(targets[i].pid, &all[i]);
 	}
+	bench_pin(0, &all_self);
 	return r;
-}
-
-/* Case 3: GetToken through libtvtoken on a new handle, so a new connection, per call. */
-static int
-bench_per_connection(const char *sock, pid_t server, const char *name, unsigned warmup,
-		     unsigned iters, struct bench_result *res)
-{
-	struct bench_meter m = { 0 };
-	tvtoken_client *c;
-	tvtoken_token *t;
-	uint64_t *lat, t0;
-	unsigned i;
-	bool good;
-	int r = 0;
-
-	lat = calloc(iters, sizeof(*lat));
-	if (lat == NULL)
-		return -ENOMEM;
-	bench_meter_init(&m, server);
-	for (i = 0; i < warmup + iters; i++) {
-		if (i == warmup)
-			bench_meter_resume(&m);
-		t0 = bench_now_ns();
-		r = tvtoken_open(sock, &c);
-		if (r < 0)
-			break;
-		r = tvtoken_get(c, 0, &t);
-		good = r == 0 && t->access_token[0] != '\0' && t->generation > 0;
-		if (r == 0)
-			tvtoken_token_free(t);
-		tvtoken_close(c);
-		if (i >= warmup)
-			lat[i - warmup] = bench_now_ns() - t0;
-		if (r == 0 && !good)
-			r = TVTOKEN_E_PROTOCOL;
-		if (r < 0)
-			break;
-	}
-	if (r < 0) {
-		bench_err("%s: call %u: %s", name, i, tvtoken_strerror(r));
-		free(lat);
-		return -EPROTO;
-	}
-	bench_meter_pause(&m);
-	bench_meter_result(&m, name, lat, iters, res);
-	free(lat);
-	return 0;
 }
 
 /* Record a worker's failure. */
@@ -1249,279 +1303,445 @@ bench_conns_close(struct bench_conn *cs, size_t n)
 		bench_conn_close(&cs[i]);
 }
 
-/* Case 4: GetToken in a closed loop on nconn connections at once. */
-static int
-bench_concurrent(const char *sock, pid_t server, const char *name, unsigned nconn,
-		 unsigned threads, unsigned warmup, unsigned calls, struct bench_result *res)
+/* Split nconn connections over the workers. */
+static void
+bench_workers_assign(struct bench_worker *ws, unsigned nw, struct bench_conn *cs, unsigned nconn)
 {
-	struct bench_meter m;
-	struct bench_worker *ws;
-	struct bench_conn *cs;
-	uint64_t *lat;
-	unsigned i, nw, per, extra;
+	unsigned i, per = nconn / nw, extra = nconn % nw;
 	size_t first = 0;
-	int r;
 
-	nw = threads < nconn ? threads : nconn;
-	cs = calloc(nconn, sizeof(*cs));
-	ws = calloc(nw, sizeof(*ws));
-	lat = calloc((size_t)nconn * calls, sizeof(*lat));
-	if (cs == NULL || ws == NULL || lat == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	r = bench_conns_open(sock, cs, nconn);
-	if (r < 0)
-		goto close;
-	per = nconn / nw;
-	extra = nconn % nw;
 	for (i = 0; i < nw; i++) {
 		ws[i].conns = cs + first;
 		ws[i].n = per + (i < extra ? 1 : 0);
 		ws[i].first = first;
 		first += ws[i].n;
 	}
-	r = bench_pass(ws, nw, warmup, NULL);
-	if (r < 0)
-		goto close;
-	bench_meter_init(&m, server);
-	bench_meter_resume(&m);
-	r = bench_pass(ws, nw, calls, lat);
-	bench_meter_pause(&m);
-	if (r == 0)
-		bench_meter_result(&m, name, lat, (size_t)nconn * calls, res);
-close:
-	bench_conns_close(cs, nconn);
-out:
-	free(cs);
-	free(ws);
-	free(lat);
+}
+
+/*
+ * Case 2: GetToken in a closed loop on nconn connections to each server,
+ * the two servers in alternating rounds so that other load on the machine
+ * weighs on both alike.
+ */
+static int
+bench_concurrent(const struct bench_target *targets, unsigned nconn, unsigned threads,
+		 unsigned warmup, unsigned calls, unsigned rounds, struct bench_result *res)
+{
+	struct bench_meter m[2];
+	struct bench_worker *ws[2] = { NULL, NULL };
+	struct bench_conn *cs[2] = { NULL, NULL };
+	uint64_t *lat[2] = { NULL, NULL };
+	unsigned nw = threads < nconn ? threads : nconn, per = calls / rounds, k;
+	size_t i, slice = (size_t)nconn * per;
+	int r = 0;
+
+	for (i = 0; i < 2 && r == 0; i++) {
+		cs[i] = calloc(nconn, sizeof(*cs[i]));
+		ws[i] = calloc(nw, sizeof(*ws[i]));
+		lat[i] = calloc(slice * rounds, sizeof(*lat[i]));
+		if (cs[i] == NULL || ws[i] == NULL || lat[i] == NULL) {
+			r = -ENOMEM;
+			break;
+		}
+		r = bench_conns_open(targets[i].sock, cs[i], nconn);
+		if (r == 0) {
+			bench_workers_assign(ws[i], nw, cs[i], nconn);
+			r = bench_pass(ws[i], nw, warmup, NULL);
+		}
+		bench_meter_init(&m[i], targets[i].pid);
+	}
+	for (k = 0; k < rounds && r == 0; k++) {
+		for (i = 0; i < 2 && r == 0; i++) {
+			bench_meter_resume(&m[i]);
+			r = bench_pass(ws[i], nw, per, lat[i] + k * slice);
+			bench_meter_pause(&m[i]);
+		}
+	}
+	for (i = 0; i < 2; i++) {
+		if (r == 0)
+			bench_meter_result(&m[i], targets[i].name, lat[i], slice * rounds, &res[i]);
+		if (cs[i] != NULL)
+			bench_conns_close(cs[i], nconn);
+		free(cs[i]);
+		free(ws[i]);
+		free(lat[i]);
+	}
 	return r;
 }
 
-/* A bounded buffer for an HTTP reply body. */
-struct bench_body {
-	char buf[BENCH_REPLY_MAX];
-	size_t len;
-};
+/* ---- case 3: a new connection per call ---- */
 
-/* Collect a reply body; aborts the transfer past BENCH_REPLY_MAX. */
-static size_t
-bench_curl_write(char *ptr, size_t size, size_t nmemb, void *userdata)
+/* count calls, each on a connection of its own: connect, GetToken, read the reply, close. */
+static int
+bench_fresh_calls(const struct bench_target *t, struct bench_meter *m, unsigned count)
 {
-	struct bench_body *b = userdata;
-	size_t n = size * nmemb;
+	struct bench_conn *c;
+	size_t len;
+	unsigned i;
+	int r = 0;
 
-	if (n > sizeof(b->buf) - b->len)
-		return 0;
-	memcpy(b->buf + b->len, ptr, n);
-	b->len += n;
-	return n;
+	c = malloc(sizeof(*c));
+	if (c == NULL)
+		return -ENOMEM;
+	if (m != NULL)
+		bench_meter_resume(m);
+	for (i = 0; i < count && r == 0; i++) {
+		r = bench_conn_open(t->sock, c);
+		if (r < 0)
+			break;
+		r = bench_conn_call(c, bench_msg_token, sizeof(bench_msg_token), &len);
+		if (r == 0 && !bench_reply_quick(c->buf, len, BENCH_TOKEN))
+			r = -EPROTO;
+		bench_conn_close(c);
+	}
+	if (m != NULL)
+		bench_meter_pause(m);
+	if (r < 0)
+		bench_err("%s: connect + GetToken + close: %s", t->name, strerror(-r));
+	free(c);
+	return r;
 }
 
-/* One token request straight to the mock on a new curl handle, so a new connection. */
+/* Connect + GetToken + close against both servers, in alternating blocks. */
 static int
-bench_login_once(const char *url, struct curl_slist *headers, struct bench_body *body,
-		 char *errbuf)
+bench_fresh(const struct bench_target *targets, unsigned warmup, unsigned iters, unsigned block,
+	    struct bench_result *res)
 {
-	CURL *h;
-	CURLcode cr;
-	long status = 0;
+	struct bench_meter m[2];
+	unsigned done, k;
+	size_t i;
+	int r = 0;
 
-	h = curl_easy_init();
-	if (h == NULL)
-		return -ENOMEM;
-	body->len = 0;
-	errbuf[0] = '\0';
-	if (curl_easy_setopt(h, CURLOPT_URL, url) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_PROXY, "") != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDS, BENCH_LOGIN_BODY) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE, (long)(sizeof(BENCH_LOGIN_BODY) - 1)) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, bench_curl_write) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_WRITEDATA, body) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, errbuf) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)BENCH_IO_TIMEOUT_MS) != CURLE_OK ||
-	    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)BENCH_IO_TIMEOUT_MS) != CURLE_OK) {
-		curl_easy_cleanup(h);
-		return -EINVAL;
+	for (i = 0; i < 2 && r == 0; i++) {
+		bench_meter_init(&m[i], targets[i].pid);
+		r = bench_fresh_calls(&targets[i], NULL, warmup);
 	}
-	cr = curl_easy_perform(h);
-	if (cr == CURLE_OK)
-		curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-	curl_easy_cleanup(h);
-	if (cr != CURLE_OK) {
-		if (errbuf[0] == '\0')
-			snprintf(errbuf, CURL_ERROR_SIZE, "%s", curl_easy_strerror(cr));
-		return -EIO;
+	for (done = 0; done < iters && r == 0; done += k) {
+		k = iters - done < block ? iters - done : block;
+		for (i = 0; i < 2 && r == 0; i++)
+			r = bench_fresh_calls(&targets[i], &m[i], k);
 	}
-	if (status != 200) {
-		snprintf(errbuf, CURL_ERROR_SIZE, "HTTP status %ld", status);
-		return -EPROTO;
+	for (i = 0; i < 2 && r == 0; i++) {
+		res[i] = (struct bench_result){
+			.name = targets[i].name,
+			.calls = iters,
+			.median_us = -1,
+			.p99_us = -1,
+			.calls_per_s = (double)iters / ((double)m[i].wall_ns / 1e9),
+			.server_cpu_us = m[i].cpu_known ? (double)m[i].cpu_ns / 1e3 / iters : -1,
+		};
+	}
+	return r;
+}
+
+/* ---- case 4: fan-out to watchers ---- */
+
+/* Read from every readable connection until each of n has one whole message; times of first and last. */
+static int
+bench_collect(int ep, size_t n, uint64_t *first, uint64_t *last)
+{
+	struct epoll_event evs[256];
+	uint64_t deadline = bench_now_ns() + (uint64_t)BENCH_PASS_TIMEOUT_MS * 1000000u, now;
+	size_t got = 0;
+	int k, i, r;
+
+	*first = *last = 0;
+	while (got < n) {
+		k = epoll_wait(ep, evs, (int)(sizeof(evs) / sizeof(evs[0])), BENCH_IO_TIMEOUT_MS);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0 || bench_now_ns() > deadline) {
+			bench_err("%zu of %zu watchers got nothing", n - got, n);
+			return -ETIMEDOUT;
+		}
+		now = bench_now_ns();
+		for (i = 0; i < k; i++) {
+			struct bench_conn *c = evs[i].data.ptr;
+			char *nul;
+
+			if (c->done > 0)
+				continue;
+			r = bench_conn_recv(c);
+			if (r == -EAGAIN)
+				continue;
+			if (r < 0)
+				return r;
+			nul = memchr(c->buf, '\0', c->len);
+			if (nul == NULL)
+				continue;
+			if (!bench_reply_quick(c->buf, (size_t)(nul - c->buf), BENCH_TOKEN))
+				return -EPROTO;
+			bench_conn_consume(c, (size_t)(nul - c->buf));
+			c->done = 1;
+			if (got++ == 0)
+				*first = now;
+			*last = now;
+		}
 	}
 	return 0;
 }
 
-/* Whether a token reply from the mock holds a non-empty accessToken (checked fully with json-c). */
-static bool
-bench_login_reply_ok(const char *buf, size_t len)
+/* The generation in a GetToken reply. */
+static int64_t
+bench_generation(const char *msg)
 {
-	struct json_tokener *tok;
-	struct json_object *o, *v;
-	bool ok = false;
+	const char *g = strstr(msg, "\"generation\":");
 
-	tok = json_tokener_new();
-	if (tok == NULL)
-		return false;
-	o = json_tokener_parse_ex(tok, buf, (int)len);
-	if (o != NULL && json_tokener_get_error(tok) == json_tokener_success &&
-	    json_object_is_type(o, json_type_object) &&
-	    bench_json_member(o, "accessToken", json_type_string, &v) &&
-	    json_object_get_string_len(v) > 0)
-		ok = true;
-	if (o != NULL) {
-		bench_json_wipe(o, "accessToken");
-		bench_json_wipe(o, "mdAccessToken");
-	}
-	json_object_put(o);
-	json_tokener_free(tok);
-	return ok;
+	return g != NULL ? strtoll(g + 13, NULL, 10) : -1;
 }
 
-/* Case 5 (baseline B): each call a fresh HTTP token request to the mock on loopback. */
+/* Order doubles. */
 static int
-bench_login(unsigned port, pid_t server, const char *name, unsigned warmup, unsigned iters,
-	    struct bench_result *res)
+bench_cmp_double(const void *a, const void *b)
 {
-	char url[96], errbuf[CURL_ERROR_SIZE];
-	struct bench_meter m = { 0 };
-	struct curl_slist *headers = NULL, *h2;
-	struct bench_body *body;
-	uint64_t *lat, t0;
-	unsigned i;
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* The median of n doubles (sorted in place). */
+static double
+bench_median(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+	return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* Trigger one fan-out on ctl and wait for every watcher; times from the trigger in ms. */
+static int
+bench_fanout_once(const struct bench_target *t, bool broker, struct bench_conn *ctl, int ep,
+		  struct bench_conn *cs, unsigned n, double *first_ms, double *last_ms, double *cpu_ms)
+{
+	uint64_t t0, first, last, cpu0 = 0, cpu1 = 0;
+	int64_t generation = -1;
+	char report[128], *cur = NULL;
+	bool cpu_known;
+	size_t i, len = 0;
 	int r = 0;
 
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/v1/auth/accesstokenrequest", port);
-	headers = curl_slist_append(NULL, "Content-Type: application/json");
-	h2 = headers != NULL ? curl_slist_append(headers, "Accept: application/json") : NULL;
-	body = malloc(sizeof(*body));
-	lat = calloc(iters, sizeof(*lat));
-	if (h2 == NULL || body == NULL || lat == NULL) {
-		r = -ENOMEM;
-		goto out;
-	}
-	headers = h2;
-	bench_meter_init(&m, server);
-	for (i = 0; i < warmup + iters; i++) {
-		if (i == warmup)
-			bench_meter_resume(&m);
-		t0 = bench_now_ns();
-		r = bench_login_once(url, headers, body, errbuf);
-		if (i >= warmup)
-			lat[i - warmup] = bench_now_ns() - t0;
-		if (r < 0) {
-			bench_err("%s: request %u: %s", name, i, errbuf);
-			break;
+	for (i = 0; i < n; i++)
+		cs[i].done = 0;
+	if (broker) {
+		/* ReportRejected of the current generation: the broker renews it and feeds everyone. */
+		r = bench_call_raw(t->sock, bench_msg_token, sizeof(bench_msg_token), &cur, &len);
+		if (r == 0)
+			generation = bench_generation(cur);
+		if (cur != NULL) {
+			explicit_bzero(cur, len);
+			free(cur);
 		}
-		if (memmem(body->buf, body->len, "\"accessToken\"", 13) == NULL ||
-		    (i % BENCH_FULL_CHECK_EVERY == 0 && !bench_login_reply_ok(body->buf, body->len))) {
-			bench_err("%s: request %u: the mock sent no token", name, i);
+		if (r == 0 && generation <= 0)
 			r = -EPROTO;
-			break;
+		if (r < 0)
+			return r;
+		snprintf(report, sizeof(report), "{\"method\":\"io.tvtokend.Broker.ReportRejected\","
+			 "\"parameters\":{\"generation\":%" PRId64 "}}", generation);
+	}
+	cpu_known = bench_cpu_ns(t->pid, &cpu0) == 0;
+	t0 = bench_now_ns();
+	if (broker)
+		r = bench_conn_send(ctl, report, strlen(report) + 1);
+	else
+		r = bench_conn_send(ctl, bench_msg_broadcast, sizeof(bench_msg_broadcast));
+	if (r == 0)
+		r = bench_collect(ep, n, &first, &last);
+	if (r < 0)
+		return r;
+	*first_ms = (double)(first - t0) / 1e6;
+	*last_ms = (double)(last - t0) / 1e6;
+	*cpu_ms = cpu_known && bench_cpu_ns(t->pid, &cpu1) == 0 ? (double)(cpu1 - cpu0) / 1e6 : -1;
+	if (broker) {
+		/* The reporter's own reply: the new token. */
+		struct pollfd p = { .fd = ctl->fd, .events = POLLIN };
+
+		while (memchr(ctl->buf, '\0', ctl->len) == NULL) {
+			if (poll(&p, 1, BENCH_IO_TIMEOUT_MS) <= 0)
+				return -ETIMEDOUT;
+			r = bench_conn_recv(ctl);
+			if (r < 0 && r != -EAGAIN)
+				return r;
 		}
-		explicit_bzero(body->buf, body->len);
+		len = strlen(ctl->buf);
+		if (!bench_reply_quick(ctl->buf, len, BENCH_TOKEN))
+			return -EPROTO;
+		bench_conn_consume(ctl, len);
 	}
-	if (r == 0) {
-		bench_meter_pause(&m);
-		bench_meter_result(&m, name, lat, iters, res);
-	}
-out:
-	if (body != NULL)
-		explicit_bzero(body, sizeof(*body));
-	free(body);
-	free(lat);
-	curl_slist_free_all(headers);
-	return r;
+	return 0;
 }
 
-/* The daemon's memory with n connected clients: before any call, and after one GetToken each. */
+/*
+ * n watchers on t, fed rounds times. For tvtokend each makes a "more" call
+ * and gets the current token; a round's trigger is a ReportRejected of the
+ * current generation, which makes the broker renew (the mock answers at
+ * once) and feed every watcher. For the echo the trigger is a broadcast
+ * request. Times run from the trigger to the first and the last watcher
+ * holding its whole message; the medians of the rounds are kept. VmRSS is
+ * read before the first round and after the last.
+ */
 static int
-bench_rss_clients(const char *sock, pid_t daemon, unsigned n, long *connected_kib,
-		  long *called_kib)
+bench_fanout(const struct bench_target *t, bool broker, unsigned n, unsigned rounds,
+	     struct bench_fanout *res)
 {
-	struct bench_conn *cs;
-	int64_t clients = 0;
-	unsigned waited, i;
-	size_t len;
-	long a, b;
-	int r;
+	struct bench_conn *cs, *ctl = NULL;
+	struct epoll_event ev;
+	double first[8], last[8], cpu[8];
+	uint64_t f, l;
+	size_t i;
+	unsigned k;
+	int ep, r;
 
+	if (rounds > 8)
+		rounds = 8;
 	cs = calloc(n, sizeof(*cs));
-	if (cs == NULL)
+	ctl = calloc(1, sizeof(*ctl));
+	ep = epoll_create1(EPOLL_CLOEXEC);
+	if (cs == NULL || ctl == NULL || ep < 0) {
+		free(cs);
+		free(ctl);
+		if (ep >= 0)
+			close(ep);
 		return -ENOMEM;
-	r = bench_conns_open(sock, cs, n);
-	if (r < 0)
-		goto out;
-	/* The broker accepts in batches; wait until it holds them all (and our status call). */
-	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 20) {
-		r = bench_status_int(sock, "clients", &clients);
-		if (r < 0 || clients >= (int64_t)n + 1)
-			break;
-		bench_sleep_ms(20);
 	}
-	if (r == 0 && clients < (int64_t)n + 1)
-		r = -ETIMEDOUT;
-	if (r < 0) {
-		bench_err("the broker did not take %u clients: %s (it counts %" PRId64 ")", n,
-			  strerror(-r), clients);
-		goto out;
+	ctl->fd = -1;
+	r = bench_conns_open(t->sock, cs, n);
+	for (i = 0; i < n && r == 0; i++) {
+		ev.events = EPOLLIN;
+		ev.data.ptr = &cs[i];
+		if (epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev) < 0)
+			r = -errno;
+		else if (broker)
+			r = bench_conn_send(&cs[i], bench_msg_watch, sizeof(bench_msg_watch));
 	}
-	r = bench_rss_kib(daemon, &a);
-	if (r < 0)
-		goto out;
-	for (i = 0; i < n; i++) {
-		r = bench_conn_call(&cs[i], bench_msg_token, sizeof(bench_msg_token), &len);
-		if (r == 0 && !bench_reply_quick(cs[i].buf, len, BENCH_TOKEN))
-			r = -EPROTO;
-		if (r < 0) {
-			bench_err("idle client %u: %s", i, strerror(-r));
-			goto out;
-		}
-		bench_conn_consume(&cs[i], len);
+	/* Every watcher holds the current token first. */
+	if (r == 0 && broker)
+		r = bench_collect(ep, n, &f, &l);
+	if (r == 0)
+		r = bench_status_kib(t->pid, "VmRSS", &res->rss_before_kib);
+	if (r == 0)
+		r = bench_conn_open(t->sock, ctl);
+	for (k = 0; k < rounds && r == 0; k++)
+		r = bench_fanout_once(t, broker, ctl, ep, cs, n, &first[k], &last[k], &cpu[k]);
+	if (r == 0) {
+		res->first_ms = bench_median(first, rounds);
+		res->last_ms = bench_median(last, rounds);
+		res->server_cpu_ms = bench_median(cpu, rounds);
+		r = bench_status_kib(t->pid, "VmRSS", &res->rss_after_kib);
 	}
-	r = bench_rss_kib(daemon, &b);
 	if (r < 0)
-		goto out;
-	*connected_kib = a;
-	*called_kib = b;
-out:
+		bench_err("%s: fan-out to %u watchers: %s", t->name, n, strerror(-r));
+	bench_conn_close(ctl);
+	free(ctl);
+	close(ep);
 	bench_conns_close(cs, n);
 	free(cs);
 	return r;
 }
 
-/* Print the load average: other work on the machine skews every number. */
-static void
-bench_print_loadavg(const char *when)
+/* Wait until tvtokend counts no connection but the one asking. */
+static int
+bench_wait_quiet(const char *sock)
 {
-	char line[128] = "unknown\n";
-	FILE *f;
+	int64_t clients = -1;
+	unsigned waited;
+	int r = 0;
 
-	f = fopen("/proc/loadavg", "re");
-	if (f != NULL) {
-		if (fgets(line, sizeof(line), f) == NULL)
-			snprintf(line, sizeof(line), "unknown\n");
-		fclose(f);
+	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 20) {
+		r = bench_status_int(sock, "clients", &clients);
+		if (r < 0 || clients <= 1)
+			return r;
+		bench_sleep_ms(20);
 	}
-	printf("load average %s: %s", when, line);
+	bench_err("tvtokend still counts %" PRId64 " connections", clients);
+	return -ETIMEDOUT;
 }
 
-/* Print the machine: processors, CPU model, kernel, load. */
-static void
-bench_print_machine(void)
+/* ---- the echo ---- */
+
+/* Give the echo tvtokend's replies (their exact bytes, NUL included) and start it. */
+static int
+bench_echo_start(const char *echo, const char *sock)
 {
-	char line[256], model[200] = "unknown";
+	char *argv[] = { (char *)echo, bench_env.echo_sock, bench_env.echo_reply, bench_env.echo_cast, NULL };
+	struct bench_conn *c;
+	char *plain = NULL;
+	size_t len = 0;
+	unsigned waited;
+	int fd, r;
+
+	r = bench_call_raw(sock, bench_msg_token, sizeof(bench_msg_token), &plain, &len);
+	if (r == 0) {
+		fd = open(bench_env.echo_reply, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, plain, len + 1) != (ssize_t)(len + 1))
+			r = -EIO;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (plain != NULL) {
+		explicit_bzero(plain, len);
+		free(plain);
+	}
+	/* A watcher's first reply is the "continues" form the fan-out sends. */
+	c = calloc(1, sizeof(*c));
+	if (r == 0 && c == NULL)
+		r = -ENOMEM;
+	if (r == 0)
+		r = bench_conn_open(sock, c);
+	if (r == 0)
+		r = bench_conn_call(c, bench_msg_watch, sizeof(bench_msg_watch), &len);
+	if (r == 0) {
+		fd = open(bench_env.echo_cast, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd < 0 || write(fd, c->buf, len + 1) != (ssize_t)(len + 1))
+			r = -EIO;
+		if (fd >= 0)
+			close(fd);
+	}
+	if (c != NULL)
+		bench_conn_close(c);
+	free(c);
+	if (r < 0) {
+		bench_err("cannot copy tvtokend's replies for the echo: %s", strerror(-r));
+		return r;
+	}
+	r = bench_spawn(argv, bench_env.echo_log, &bench_env.echo_pid);
+	if (r < 0) {
+		bench_err("cannot start %s: %s", echo, strerror(-r));
+		return r;
+	}
+	for (waited = 0; waited < BENCH_START_TIMEOUT_MS; waited += 20) {
+		if (bench_call_once(bench_env.echo_sock, bench_msg_token, sizeof(bench_msg_token),
+				    BENCH_TOKEN, NULL) == 0)
+			return 0;
+		if (bench_child_gone(&bench_env.echo_pid))
+			break;
+		bench_sleep_ms(20);
+	}
+	bench_err("bench-echo did not start");
+	bench_show_tail("echo output", bench_env.echo_log);
+	return -ETIMEDOUT;
+}
+
+/* ---- printing ---- */
+
+/* The load average as one short line. */
+static void
+bench_loadavg(char *buf, size_t size)
+{
+	FILE *f = fopen("/proc/loadavg", "re");
+	double a = 0, b = 0, c = 0;
+
+	if (f == NULL || fscanf(f, "%lf %lf %lf", &a, &b, &c) != 3)
+		snprintf(buf, size, "unknown");
+	else
+		snprintf(buf, size, "%.2f %.2f %.2f", a, b, c);
+	if (f != NULL)
+		fclose(f);
+}
+
+/* Print the machine: processors, CPU model, kernel. */
+static void
+bench_print_machine(const struct bench_opts *o)
+{
+	char line[256], model[200] = "unknown", load[64];
 	struct utsname u;
 	FILE *f;
 	char *p;
@@ -1540,24 +1760,118 @@ bench_print_machine(void)
 	}
 	if (uname(&u) < 0)
 		snprintf(u.release, sizeof(u.release), "unknown");
-	printf("machine: %ld online CPUs, %s, Linux %s\n", sysconf(_SC_NPROCESSORS_ONLN), model,
-	       u.release);
-	bench_print_loadavg("before the run");
+	bench_loadavg(load, sizeof(load));
+	printf("machine: %ld online CPUs, %s, Linux %s\n", sysconf(_SC_NPROCESSORS_ONLN), model, u.release);
+	printf("load average at the start: %s\n", load);
+	printf("load generator: %u thread(s) for the concurrent cases; case 1 pinned to CPU %u; "
+	       "%u watchers; %u repetition(s)%s\n\n", o->threads, o->cpu, o->watchers, o->reps,
+	       o->divisor > 1 ? " (--quick: a tenth of the calls)" : "");
 }
 
-/* Print a ratio row: latency, throughput and server CPU per call of a against b. */
+/* Print one repetition: every case for both servers, and the ratio. */
 static void
-bench_print_ratio(const char *label, const struct bench_result *a, const struct bench_result *b)
+bench_print_rep(unsigned n, const struct bench_rep *r, unsigned watchers)
 {
-	printf("%-50s %9.2fx %9.2fx %9.2fx", label, a->median_us / b->median_us,
-	       a->p99_us / b->p99_us, a->calls_per_s / b->calls_per_s);
-	if (a->server_cpu_us > 0 && b->server_cpu_us > 0)
-		printf(" %9.2fx\n", a->server_cpu_us / b->server_cpu_us);
-	else
-		printf(" %10s\n", "n/a");
+	printf("repetition %u (load average %s before, %s after)\n", n, r->load_before, r->load_after);
+	printf("| case | tvtokend | echo | ratio | tvtokend cpu µs/call | echo cpu µs/call |\n");
+	printf("| --- | ---: | ---: | ---: | ---: | ---: |\n");
+	printf("| GetToken p50 µs, one connection, one CPU | %.1f | %.1f | %.2fx | %.2f | %.2f |\n",
+	       r->serial[0].median_us, r->serial[1].median_us,
+	       r->serial[0].median_us / r->serial[1].median_us,
+	       r->serial[0].server_cpu_us, r->serial[1].server_cpu_us);
+	printf("| GetToken p99 µs, one connection, one CPU | %.1f | %.1f | %.2fx | | |\n",
+	       r->serial[0].p99_us, r->serial[1].p99_us, r->serial[0].p99_us / r->serial[1].p99_us);
+	printf("| calls/s, 64 clients | %.0f | %.0f | %.0f %% | %.2f | %.2f |\n",
+	       r->c64[0].calls_per_s, r->c64[1].calls_per_s,
+	       100 * r->c64[0].calls_per_s / r->c64[1].calls_per_s,
+	       r->c64[0].server_cpu_us, r->c64[1].server_cpu_us);
+	printf("| calls/s, 512 clients | %.0f | %.0f | %.0f %% | %.2f | %.2f |\n",
+	       r->c512[0].calls_per_s, r->c512[1].calls_per_s,
+	       100 * r->c512[0].calls_per_s / r->c512[1].calls_per_s,
+	       r->c512[0].server_cpu_us, r->c512[1].server_cpu_us);
+	printf("| connect + GetToken + close, calls/s | %.0f | %.0f | %.0f %% | %.2f | %.2f |\n",
+	       r->fresh[0].calls_per_s, r->fresh[1].calls_per_s,
+	       100 * r->fresh[0].calls_per_s / r->fresh[1].calls_per_s,
+	       r->fresh[0].server_cpu_us, r->fresh[1].server_cpu_us);
+	printf("| %u watchers: trigger to last notified, ms | %.1f | %.1f | %.2fx | %.2f | %.2f |\n", watchers,
+	       r->fan[0].last_ms, r->fan[1].last_ms, r->fan[0].last_ms / r->fan[1].last_ms,
+	       r->fan[0].server_cpu_ms * 1000 / watchers, r->fan[1].server_cpu_ms * 1000 / watchers);
+	printf("| %u watchers: trigger to first notified, ms | %.2f | %.2f | | | |\n", watchers,
+	       r->fan[0].first_ms, r->fan[1].first_ms);
+	printf("| %u watchers: first to last notified, ms | %.1f | %.1f | %.2fx | | |\n", watchers,
+	       r->fan[0].last_ms - r->fan[0].first_ms, r->fan[1].last_ms - r->fan[1].first_ms,
+	       (r->fan[0].last_ms - r->fan[0].first_ms) / (r->fan[1].last_ms - r->fan[1].first_ms));
+	printf("| VmRSS KiB with %u watchers, before / after the renewal | %ld / %ld | %ld / %ld | | | |\n\n",
+	       watchers, r->fan[0].rss_before_kib, r->fan[0].rss_after_kib,
+	       r->fan[1].rss_before_kib, r->fan[1].rss_after_kib);
+	fflush(stdout);
 }
 
-/* Make sure there are descriptors for the connections of case 4 and the RSS measure. */
+/* A ratio of every repetition, "1.10 / 1.12 / 1.09". */
+static void
+bench_print_ratios(const char *label, const char *target, const struct bench_rep *reps, unsigned n,
+		   double (*ratio)(const struct bench_rep *), bool percent)
+{
+	unsigned i;
+
+	printf("| %s | ", label);
+	for (i = 0; i < n; i++)
+		printf(percent ? "%s%.0f %%" : "%s%.2fx", i > 0 ? " / " : "", ratio(&reps[i]) * (percent ? 100 : 1));
+	if (target[0] != '\0')
+		printf(" | %s |\n", target);
+	else
+		printf(" |\n");
+}
+
+static double bench_r_p50(const struct bench_rep *r) { return r->serial[0].median_us / r->serial[1].median_us; }
+static double bench_r_c64(const struct bench_rep *r) { return r->c64[0].calls_per_s / r->c64[1].calls_per_s; }
+static double bench_r_c512(const struct bench_rep *r) { return r->c512[0].calls_per_s / r->c512[1].calls_per_s; }
+static double bench_r_fresh(const struct bench_rep *r) { return r->fresh[0].calls_per_s / r->fresh[1].calls_per_s; }
+static double bench_r_fan(const struct bench_rep *r) { return r->fan[0].last_ms / r->fan[1].last_ms; }
+static double bench_c_serial(const struct bench_rep *r) { return r->serial[0].server_cpu_us / r->serial[1].server_cpu_us; }
+static double bench_c_c64(const struct bench_rep *r) { return r->c64[0].server_cpu_us / r->c64[1].server_cpu_us; }
+static double bench_c_c512(const struct bench_rep *r) { return r->c512[0].server_cpu_us / r->c512[1].server_cpu_us; }
+static double bench_c_fresh(const struct bench_rep *r) { return r->fresh[0].server_cpu_us / r->fresh[1].server_cpu_us; }
+static double bench_c_fan(const struct bench_rep *r) { return r->fan[0].server_cpu_ms / r->fan[1].server_cpu_ms; }
+
+/* The summary: every row of issue 7's table, as ratios against the echo, each repetition. */
+static void
+bench_print_summary(const struct bench_rep *reps, unsigned n, unsigned watchers,
+		    long rss_idle, long anon_idle)
+{
+	char label[96];
+	unsigned i;
+
+	printf("summary: tvtokend against the echo, repetition 1 / 2 / ... \n");
+	printf("| what | tvtokend / echo | target |\n");
+	printf("| --- | --- | --- |\n");
+	bench_print_ratios("GetToken p50, one persistent connection, client and server on one CPU",
+			   "<= 1.3x", reps, n, bench_r_p50, false);
+	bench_print_ratios("calls/s, 64 persistent clients (closed loop)", ">= 70 %", reps, n, bench_r_c64, true);
+	bench_print_ratios("calls/s, 512 clients", ">= 70 %", reps, n, bench_r_c512, true);
+	bench_print_ratios("connect + one GetToken + close, calls/s", ">= 70 %", reps, n, bench_r_fresh, true);
+	snprintf(label, sizeof(label), "%u watchers: renewal to last watcher notified", watchers);
+	bench_print_ratios(label, "<= 1.2x the broadcast", reps, n, bench_r_fan, false);
+	printf("| VmRSS with %u watchers, before / after a renewal | ", watchers);
+	for (i = 0; i < n; i++)
+		printf("%s%.1f / %.1f MiB", i > 0 ? "; " : "", reps[i].fan[0].rss_before_kib / 1024.0,
+		       reps[i].fan[0].rss_after_kib / 1024.0);
+	printf(" | <= 30 MiB, no jump at a fan-out |\n");
+	printf("| anonymous memory idle (RssAnon) | %.2f MiB (VmRSS %.1f MiB) | <= 2 MiB |\n\n",
+	       anon_idle / 1024.0, rss_idle / 1024.0);
+	printf("the servers' CPU time per call (per watcher in the fan-out), tvtokend / echo: "
+	       "steadier than wall time on a busy machine\n");
+	printf("| what | tvtokend / echo |\n| --- | --- |\n");
+	bench_print_ratios("one connection, one CPU", "", reps, n, bench_c_serial, false);
+	bench_print_ratios("64 clients", "", reps, n, bench_c_c64, false);
+	bench_print_ratios("512 clients", "", reps, n, bench_c_c512, false);
+	bench_print_ratios("connect + GetToken + close", "", reps, n, bench_c_fresh, false);
+	bench_print_ratios("fan-out", "", reps, n, bench_c_fan, false);
+	printf("\n");
+	fflush(stdout);
+}
+
+/* Make sure there are descriptors for the watchers (and the servers inherit the limit). */
 static int
 bench_raise_nofile(rlim_t need)
 {
@@ -1577,8 +1891,8 @@ bench_raise_nofile(rlim_t need)
 static void
 bench_usage(FILE *f)
 {
-	fprintf(f, "usage: bench-serve [--quick] [--keep] [--threads N] [--time-limit SEC] "
-		   "TVTOKEND MOCK_TRADOVATE\n");
+	fprintf(f, "usage: bench-serve [--quick] [--keep] [--reps N] [--cpu N] [--threads N] "
+		   "[--watchers N] [--time-limit SEC] TVTOKEND MOCK_TRADOVATE BENCH_ECHO\n");
 }
 
 /* Parse a count option in [lo, hi]. */
@@ -1603,17 +1917,24 @@ bench_parse_args(int argc, char *argv[], struct bench_opts *o)
 	static const struct option longopts[] = {
 		{ "quick", no_argument, NULL, 'q' },
 		{ "keep", no_argument, NULL, 'k' },
+		{ "reps", required_argument, NULL, 'r' },
+		{ "cpu", required_argument, NULL, 'c' },
 		{ "threads", required_argument, NULL, 't' },
+		{ "watchers", required_argument, NULL, 'w' },
 		{ "time-limit", required_argument, NULL, 'l' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	bool watchers_set = false;
 	int c;
 
 	o->divisor = 1;
 	o->threads = ncpu > 0 && ncpu < 64 ? (unsigned)ncpu : 2;
-	o->time_limit = 300;
+	o->time_limit = 600;
+	o->reps = 3;
+	o->cpu = 0;
+	o->watchers = BENCH_WATCHERS;
 	o->keep = false;
 	while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
 		switch (c) {
@@ -1623,9 +1944,22 @@ bench_parse_args(int argc, char *argv[], struct bench_opts *o)
 		case 'k':
 			o->keep = true;
 			break;
+		case 'r':
+			if (bench_parse_uint(optarg, 1, 20, &o->reps) < 0)
+				return -1;
+			break;
+		case 'c':
+			if (bench_parse_uint(optarg, 0, CPU_SETSIZE - 1, &o->cpu) < 0)
+				return -1;
+			break;
 		case 't':
 			if (bench_parse_uint(optarg, 1, 64, &o->threads) < 0)
 				return -1;
+			break;
+		case 'w':
+			if (bench_parse_uint(optarg, 1, 60000, &o->watchers) < 0)
+				return -1;
+			watchers_set = true;
 			break;
 		case 'l':
 			if (bench_parse_uint(optarg, 10, 3600, &o->time_limit) < 0)
@@ -1637,106 +1971,93 @@ bench_parse_args(int argc, char *argv[], struct bench_opts *o)
 			return -1;
 		}
 	}
-	if (argc - optind != 2)
+	if (!watchers_set)
+		o->watchers /= o->divisor;
+	if (argc - optind != 3)
 		return -1;
 	o->tvtokend = argv[optind];
 	o->mock = argv[optind + 1];
+	o->echo = argv[optind + 2];
 	return 0;
 }
 
-/* Run every case and print the tables; 0 when all of it ran. */
+/* One repetition of every case, against both servers. */
 static int
-bench_run(const struct bench_opts *o, unsigned port)
+bench_rep(const struct bench_opts *o, const struct bench_target *targets, struct bench_rep *rep)
 {
 	const unsigned d = o->divisor;
-	struct bench_serial_case serial[2] = {
-		{ .name = "1 GetInfo, one connection (baseline A)", .msg = bench_msg_info,
-		  .size = sizeof(bench_msg_info), .kind = BENCH_INFO },
-		{ .name = "2 GetToken, one connection", .msg = bench_msg_token,
-		  .size = sizeof(bench_msg_token), .kind = BENCH_TOKEN },
-	};
-	struct bench_result pair[2], info, token, fresh, c64, c512, login;
-	long rss_idle = 0, rss_connected = 0, rss_called = 0, rss_after = 0;
-	int64_t requests = 0, renewals = 0, generation = 0;
-	pid_t daemon = bench_env.daemon_pid, mock = bench_env.mock_pid;
-	const char *sock = bench_env.sock;
 	int r;
 
-	bench_print_machine();
-	printf("load generator: %u thread(s) on the same CPUs as tvtokend (single-threaded)\n\n",
-	       o->threads);
-
-	r = bench_rss_kib(daemon, &rss_idle);
+	bench_loadavg(rep->load_before, sizeof(rep->load_before));
+	r = bench_serial(targets, o->cpu, 5000 / d, 50000 / d, 1000, rep->serial);
 	if (r == 0)
-		r = bench_rss_clients(sock, daemon, BENCH_RSS_CLIENTS, &rss_connected, &rss_called);
+		r = bench_concurrent(targets, 64, o->threads, 50 / d, 1000 / d, 5, rep->c64);
+	if (r == 0)
+		r = bench_concurrent(targets, 512, o->threads, 10 / d, 200 / d, 5, rep->c512);
+	if (r == 0)
+		r = bench_wait_quiet(targets[0].sock);
+	if (r == 0)
+		r = bench_fresh(targets, 500 / d, 10000 / d, 500, rep->fresh);
+	if (r == 0)
+		r = bench_wait_quiet(targets[0].sock);
+	if (r == 0)
+		r = bench_fanout(&targets[0], true, o->watchers, BENCH_FANOUT_ROUNDS, &rep->fan[0]);
+	if (r == 0)
+		r = bench_wait_quiet(targets[0].sock);
+	if (r == 0)
+		r = bench_fanout(&targets[1], false, o->watchers, BENCH_FANOUT_ROUNDS, &rep->fan[1]);
+	bench_loadavg(rep->load_after, sizeof(rep->load_after));
+	return r;
+}
+
+/* Run every repetition and print the tables; 0 when all of it ran. */
+static int
+bench_run(const struct bench_opts *o)
+{
+	struct bench_target targets[2] = {
+		{ "tvtokend", bench_env.sock, bench_env.daemon_pid },
+		{ "echo", bench_env.echo_sock, bench_env.echo_pid },
+	};
+	struct bench_rep *reps;
+	long rss_idle = 0, anon_idle = 0;
+	int64_t requests = 0, renewals = 0, generation = 0;
+	unsigned i;
+	int r;
+
+	bench_print_machine(o);
+	r = bench_status_kib(targets[0].pid, "VmRSS", &rss_idle);
+	if (r == 0)
+		r = bench_status_kib(targets[0].pid, "RssAnon", &anon_idle);
 	if (r < 0) {
-		bench_err("measuring the daemon's memory: %s", strerror(-r));
+		bench_err("reading tvtokend's memory: %s", strerror(-r));
 		return r;
 	}
-
-	printf("%-50s %7s %10s %10s %10s %10s\n", "case", "calls", "median us", "p99 us",
-	       "calls/s", "srv cpu us");
-	r = bench_serial_pair(sock, daemon, serial, 2, 5000 / d, 50000 / d, 1000, pair);
-	if (r < 0)
-		return r;
-	info = pair[0];
-	token = pair[1];
-	bench_print_result(&info);
-	bench_print_result(&token);
-	r = bench_per_connection(sock, daemon, "3 GetToken, new connection per call (libtvtoken)",
-				 1000 / d, 10000 / d, &fresh);
-	if (r < 0)
-		return r;
-	bench_print_result(&fresh);
-	r = bench_concurrent(sock, daemon, "4 GetToken, 64 concurrent connections", 64,
-			     o->threads, 50 / d, 1000 / d, &c64);
-	if (r < 0)
-		return r;
-	bench_print_result(&c64);
-	r = bench_concurrent(sock, daemon, "4 GetToken, 512 concurrent connections", 512,
-			     o->threads, 10 / d, 200 / d, &c512);
-	if (r < 0)
-		return r;
-	bench_print_result(&c512);
-	r = bench_login(port, mock, "5 HTTP token request to the mock (baseline B)", 100 / d,
-			2000 / d, &login);
-	if (r < 0)
-		return r;
-	bench_print_result(&login);
-	printf("(srv cpu us: CPU time of the serving process per call: tvtokend, for 5 the mock)\n");
-
-	printf("\n%-50s %10s %10s %10s %10s\n", "ratio (a / b)", "median", "p99", "calls/s",
-	       "srv cpu");
-	bench_print_ratio("2 vs 1: GetToken / GetInfo", &token, &info);
-	bench_print_ratio("3 vs 1: new connection / GetInfo", &fresh, &info);
-	bench_print_ratio("5 vs 2: HTTP login / GetToken", &login, &token);
-	bench_print_ratio("4 vs 2: 64 connections / one connection", &c64, &token);
-	bench_print_ratio("4 vs 2: 512 connections / one connection", &c512, &token);
-
-	r = bench_rss_kib(daemon, &rss_after);
-	if (r < 0)
-		return r;
-	printf("\ntvtokend VmRSS\n");
-	printf("  idle, token held                    %6ld KiB\n", rss_idle);
-	printf("  %u clients connected, no call yet  %6ld KiB  (%+.2f KiB per client)\n",
-	       BENCH_RSS_CLIENTS, rss_connected,
-	       (double)(rss_connected - rss_idle) / BENCH_RSS_CLIENTS);
-	printf("  %u clients after one GetToken each %6ld KiB  (%+.2f KiB per client)\n",
-	       BENCH_RSS_CLIENTS, rss_called, (double)(rss_called - rss_idle) / BENCH_RSS_CLIENTS);
-	printf("  idle again after the whole run      %6ld KiB\n", rss_after);
-
-	r = bench_status_int(sock, "accessTokenRequests", &requests);
+	printf("tvtokend idle, token held: VmRSS %ld KiB, RssAnon %ld KiB\n\n", rss_idle, anon_idle);
+	reps = calloc(o->reps, sizeof(*reps));
+	if (reps == NULL)
+		return -ENOMEM;
+	for (i = 0; i < o->reps && r == 0; i++) {
+		r = bench_rep(o, targets, &reps[i]);
+		if (r == 0)
+			bench_print_rep(i + 1, &reps[i], o->watchers);
+	}
 	if (r == 0)
-		r = bench_status_int(sock, "renewals", &renewals);
+		bench_print_summary(reps, o->reps, o->watchers, rss_idle, anon_idle);
+	free(reps);
+	if (r < 0)
+		return r;
+
+	r = bench_status_int(targets[0].sock, "accessTokenRequests", &requests);
 	if (r == 0)
-		r = bench_status_int(sock, "generation", &generation);
+		r = bench_status_int(targets[0].sock, "renewals", &renewals);
+	if (r == 0)
+		r = bench_status_int(targets[0].sock, "generation", &generation);
 	if (r < 0) {
 		bench_err("GetStatus after the run: %s", strerror(-r));
 		return r;
 	}
-	printf("\ntvtokend over the whole run: %" PRId64 " token request(s), %" PRId64
+	printf("tvtokend over the whole run: %" PRId64 " token request(s), %" PRId64
 	       " renewal(s), generation %" PRId64 "\n", requests, renewals, generation);
-	bench_print_loadavg("after the run");
 	return 0;
 }
 
@@ -1752,18 +2073,15 @@ main(int argc, char *argv[])
 		bench_usage(r > 0 ? stdout : stderr);
 		return r > 0 ? 0 : 2;
 	}
-	if (access(o.tvtokend, X_OK) < 0 || access(o.mock, X_OK) < 0) {
-		bench_err("%s or %s is not an executable", o.tvtokend, o.mock);
+	if (access(o.tvtokend, X_OK) < 0 || access(o.mock, X_OK) < 0 || access(o.echo, X_OK) < 0) {
+		bench_err("%s, %s or %s is not an executable", o.tvtokend, o.mock, o.echo);
 		return 2;
 	}
-	/* Our connections, the daemon's (it inherits the limit), and some to spare. */
-	r = bench_raise_nofile(2 * BENCH_RSS_CLIENTS + 64);
+	/* Our watchers, each server's (they inherit the limit), and some to spare. */
+	r = bench_raise_nofile((rlim_t)o.watchers + 1024);
 	if (r < 0) {
-		bench_err("need %d file descriptors: %s", 2 * BENCH_RSS_CLIENTS + 64, strerror(-r));
-		return 1;
-	}
-	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-		bench_err("curl_global_init failed");
+		bench_err("need %u file descriptors: %s (raise ulimit -n, or use --watchers)",
+			  o.watchers + 1024, strerror(-r));
 		return 1;
 	}
 	r = bench_env_setup(o.keep);
@@ -1772,18 +2090,19 @@ main(int argc, char *argv[])
 	if (r < 0) {
 		bench_err("cannot set up a scratch directory: %s", strerror(-r));
 		bench_remove_files();
-		curl_global_cleanup();
 		return 1;
 	}
 	alarm(o.time_limit);
 
 	r = bench_mock_start(o.mock, &port);
 	if (r == 0)
-		r = bench_daemon_start(o.tvtokend, port);
+		r = bench_daemon_start(o.tvtokend, port, o.watchers);
 	if (r == 0)
 		r = bench_wait_token(bench_env.sock);
 	if (r == 0)
-		r = bench_run(&o, port);
+		r = bench_echo_start(o.echo, bench_env.sock);
+	if (r == 0)
+		r = bench_run(&o);
 	if (r < 0)
 		bench_show_tail("tvtokend log", bench_env.daemon_log);
 
@@ -1796,6 +2115,5 @@ main(int argc, char *argv[])
 	}
 	if (o.keep)
 		fprintf(stderr, "bench-serve: kept %s\n", bench_env.dir);
-	curl_global_cleanup();
 	return r < 0 ? 1 : 0;
 }

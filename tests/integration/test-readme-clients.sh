@@ -1,7 +1,10 @@
 #!/bin/bash
 # The client examples in README.md work as printed: the C program (built
 # against libtvtoken) and the Python standard-library snippet each get the
-# token the broker serves.
+# token the broker serves; the curl example sends it in its Authorization
+# header (to the mock's renewal endpoint instead of Tradovate's); the order
+# bot reports a token answered with 401 and retries with the renewed one.
+# No code block in README.md puts the token in a command line.
 . "$IT_LIB"
 
 readme=$README
@@ -16,6 +19,16 @@ extract client-snippet >"$T/snippet.py"
 grep -q 'def get_token' "$T/snippet.py" || fail "no Python snippet found in README.md"
 lines=$(wc -l <"$T/snippet.py")
 [ "$lines" -le 15 ] || fail "the Python snippet has $lines lines (at most 15)"
+
+awk '/^```/ { code = !code; next } code' "$readme" >"$T/code"
+if grep -nE '\$\(tvtokenctl[^)]*token|Bearer \$' "$T/code"; then
+	fail "a README example puts the token in a command line"
+fi
+
+extract curl-example >"$T/curl.sh"
+grep -q 'curl .*-H @-' "$T/curl.sh" || fail "no curl example found in README.md"
+extract python-bot >"$T/bot.py"
+grep -q 'class OrderBot' "$T/bot.py" || fail "no order bot found in README.md"
 
 mock_start
 write_config
@@ -32,5 +45,34 @@ import sys; sys.path.insert(0, '$T'); from snippet import get_token
 print(get_token()['accessToken'])") || fail "the Python snippet failed"
 assert_eq "$got" "$want" "token from the Python snippet"
 ok "Python snippet got the served token"
+# The curl example, pointed at the mock: its renewal endpoint answers 200 only
+# for a token it issued, sent as "Authorization: Bearer TOKEN".
+sed -e "s|https://demo.tradovateapi.com/v1/account/list|-H 'Accept: application/json' $MOCK_URL/auth/renewaccesstoken|" \
+	-e "s|tvtokenctl token|\"\$TVTOKENCTL\" token|" "$T/curl.sh" >"$T/curl-mock.sh"
+before=$(mock_count renew)
+out=$(TVTOKEN_SOCKET=$SOCK timeout 20 sh "$T/curl-mock.sh") || fail "the curl example failed: $(mock_log | tail -n 1)"
+assert_eq "$(mock_count renew)" $((before + 1)) "renewals the mock saw"
+assert_eq "$(mock_requests | tail -n 1)" "renew ok 200" "the mock's answer to the curl example"
+grep -qF "$want" "$T/curl-mock.sh" && fail "the token ended up in the script"
+ok "curl example: the mock accepted the token from standard input"
+
+# The order bot: the first token is answered with 401, the renewed one with 200.
+got=$(TVTOKEN_SOCKET=$SOCK PYTHONPATH=$T:$PYTHON_SRC timeout 60 /usr/bin/python3 -c '
+import tvtoken
+from bot import OrderBot
+refused = tvtoken.Client().get_token().access_token
+sent = []
+def post(path, body, token):
+    sent.append(token)
+    return 401 if token == refused else 200
+bot = OrderBot(post)
+first = bot.place_order({"symbol": "ESZ6", "qty": 1})
+second = bot.place_order({"symbol": "ESZ6", "qty": 1})
+print(first, second, len(sent), sent[0] == refused, sent[1] != refused, sent[2] == sent[1], bot.token.generation)
+') || fail "the order bot failed"
+assert_eq "$got" "200 200 3 True True True 2" "order bot: statuses, posts, tokens, generation"
+assert_eq "$(ctl --json token | jq -r .generation)" 2 "the broker's generation after the bot's report"
+ok "order bot: a 401 is reported once and the order retried with the renewed token"
+
 daemon_stop
 assert_no_secrets "$T/daemon.log"

@@ -50,6 +50,7 @@
 #define MOCK_MAX_HEADERS	(16 * 1024)
 #define MOCK_MAX_SCRIPT_FILE	(1024 * 1024)
 #define MOCK_BIG_BODY		(100 * 1024)	/* the "big" outcome's body */
+#define MOCK_GARBAGE_TEXT	"garbage\r\n"	/* the "garbage" outcome: no status line, HTTP/0.9 to a client */
 #define MOCK_MAX_QUEUE		10000		/* outcomes queued per endpoint */
 #define MOCK_MAX_LINE		1024		/* one script or config line */
 #define MOCK_MAX_TOKENS		1024		/* issued tokens remembered for renewal */
@@ -95,6 +96,8 @@ enum mock_kind {
 	MOCK_PTICKET,		/* 200 time penalty */
 	MOCK_CAPTCHA,		/* 200 captcha penalty */
 	MOCK_CLOSE,		/* drop the connection, no reply */
+	MOCK_GARBAGE,		/* "garbage\r\n" instead of an HTTP reply, then close */
+	MOCK_JSON,		/* 200 with the argument as the JSON body */
 	MOCK_STATUS,		/* 401, 423, 429 and any other 4xx/5xx */
 };
 
@@ -126,6 +129,8 @@ static const struct mock_outcome_spec mock_outcome_specs[] = {
 	{ "pticket",	MOCK_PTICKET,	MOCK_ARG_SECONDS },
 	{ "captcha",	MOCK_CAPTCHA,	MOCK_ARG_OPT_SECONDS },
 	{ "close",	MOCK_CLOSE,	MOCK_ARG_NONE },
+	{ "garbage",	MOCK_GARBAGE,	MOCK_ARG_NONE },
+	{ "json",	MOCK_JSON,	MOCK_ARG_TEXT },
 };
 
 /* One scripted outcome, waiting in its endpoint's queue. */
@@ -155,6 +160,7 @@ struct mock_reply {
 	char *retry_after;
 	double stall;		/* seconds to hold the reply back */
 	char note[128];		/* extra request-log fields, e.g. " reject=password" */
+	bool garbage;		/* status 0: write MOCK_GARBAGE_TEXT before dropping the connection */
 };
 
 /* A reply held back by "stall", or a connection to drop on the next turn. */
@@ -183,6 +189,7 @@ struct mock {
 	/* settings that POST /_mock/config may change */
 	double lifetime;
 	double date_offset;
+	double date_header_offset;	/* added to the Date header only */
 	bool no_date;
 
 	struct event_base *base;
@@ -837,6 +844,14 @@ static int mock_apply(struct mock *m, enum mock_endpoint ep, const struct mock_o
 	case MOCK_CLOSE:
 		r->status = 0;
 		return 0;
+	case MOCK_GARBAGE:
+		r->status = 0;
+		r->garbage = true;
+		return 0;
+	case MOCK_JSON:
+		if (o->text == NULL)
+			return mock_reply_raw(r, 200, "application/json", "", 0);
+		return mock_reply_raw(r, 200, "application/json", o->text, strlen(o->text));
 	case MOCK_STATUS:
 		return mock_reply_status(ep, o, r);
 	}
@@ -1105,7 +1120,7 @@ static int mock_config_apply(struct mock *m, const char *text, size_t len, char 
 {
 	const char *p = text, *end = text + len;
 	char line[MOCK_MAX_LINE + 1];
-	double lifetime = m->lifetime, offset = m->date_offset;
+	double lifetime = m->lifetime, offset = m->date_offset, header_offset = m->date_header_offset;
 	bool no_date = m->no_date;
 	unsigned lineno = 0;
 	char *s, *key, *value;
@@ -1137,18 +1152,25 @@ static int mock_config_apply(struct mock *m, const char *text, size_t len, char 
 				snprintf(err, errlen, "line %u: date-offset: seconds, please", lineno);
 				return -EINVAL;
 			}
+		} else if (strcmp(key, "date-header-offset") == 0) {
+			if (mock_parse_seconds(value, true, &header_offset) < 0) {
+				snprintf(err, errlen, "line %u: date-header-offset: seconds, please", lineno);
+				return -EINVAL;
+			}
 		} else if (strcmp(key, "date") == 0 && strcmp(value, "on") == 0) {
 			no_date = false;
 		} else if (strcmp(key, "date") == 0 && strcmp(value, "off") == 0) {
 			no_date = true;
 		} else {
 			snprintf(err, errlen,
-			    "line %u: unknown setting (lifetime, date-offset, date on|off)", lineno);
+			    "line %u: unknown setting (lifetime, date-offset, date-header-offset, date on|off)",
+			    lineno);
 			return -EINVAL;
 		}
 	}
 	m->lifetime = lifetime;
 	m->date_offset = offset;
+	m->date_header_offset = header_offset;
 	m->no_date = no_date;
 	return 0;
 }
@@ -1342,7 +1364,8 @@ static void mock_send(struct mock *m, struct evhttp_request *req, const struct m
 		evhttp_add_header(h, "Content-Type", r->content_type);
 	if (r->retry_after != NULL)
 		evhttp_add_header(h, "Retry-After", r->retry_after);
-	if (!m->no_date && mock_format_http_date(mock_server_now(m), date, sizeof(date)) == 0) {
+	if (!m->no_date &&
+	    mock_format_http_date(mock_server_now(m) + m->date_header_offset, date, sizeof(date)) == 0) {
 		evhttp_add_header(h, "Date", date);
 	} else if (m->no_date) {
 		/*
@@ -1380,6 +1403,13 @@ static void mock_pending_fire(evutil_socket_t fd, short what, void *arg)
 	TAILQ_REMOVE(&m->pending, p, entry);
 	if (p->reply.status == 0) {
 		conn = evhttp_request_get_connection(p->req);
+		if (conn != NULL && p->reply.garbage) {
+			/* Straight onto the socket: evhttp only writes HTTP. Plain HTTP only. */
+			evutil_socket_t sfd = bufferevent_getfd(evhttp_connection_get_bufferevent(conn));
+
+			if (sfd >= 0 && write(sfd, MOCK_GARBAGE_TEXT, strlen(MOCK_GARBAGE_TEXT)) < 0)
+				mock_errx("garbage: %s", strerror(errno));
+		}
 		if (conn != NULL)
 			evhttp_connection_free(conn);
 		else
@@ -1541,8 +1571,9 @@ static void mock_handle_control(struct mock *m, struct evhttp_request *req, cons
 	} else if (cmd == EVHTTP_REQ_GET && script) {
 		rc = mock_reply_queues(m, &r);
 	} else if (cmd == EVHTTP_REQ_GET && config) {
-		rc = mock_reply_text(&r, 200, "lifetime %.3f\ndate-offset %.3f\ndate %s\n",
-		    m->lifetime, m->date_offset, m->no_date ? "off" : "on");
+		rc = mock_reply_text(&r, 200, "lifetime %.3f\ndate-offset %.3f\ndate-header-offset %.3f\n"
+		    "date %s\n", m->lifetime, m->date_offset, m->date_header_offset,
+		    m->no_date ? "off" : "on");
 	} else if (cmd == EVHTTP_REQ_GET && strcmp(what, "log") == 0) {
 		len = evbuffer_get_length(m->log);
 		rc = mock_reply_raw(&r, 200, "text/plain; charset=utf-8",

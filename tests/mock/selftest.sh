@@ -457,6 +457,26 @@ expect_token
 log_line "request ok 200"
 step "'close' drops the connection without a reply (logged with status -)"
 
+STEP="garbage"
+script $'request garbage\nrenew garbage'
+token_request
+[ "$CURL_RC" -ne 0 ] || fail "'garbage' got an HTTP reply (status $STATUS)"
+grep -q 'HTTP/0.9' "$CDIR/curl.stderr" || fail "'garbage' is not HTTP/0.9 to curl: $(cat "$CDIR/curl.stderr")"
+log_line "request garbage -"
+c --http0.9 -H 'Accept: application/json' -H "Authorization: Bearer x" "$BASE/v1/auth/renewaccesstoken"
+[ "$BODY" = $'garbage\r' ] || fail "'garbage' wrote [$BODY]"
+log_line "renew garbage -"
+step "'garbage' answers with bytes that are not HTTP, then drops the connection (logged with status -)"
+
+STEP="json"
+script 'request json {"errorText":"p\u00e4ss","x":[1]}'
+token_request
+expect_status 200
+[ "$BODY" = '{"errorText":"p\u00e4ss","x":[1]}' ] || fail "'json' sent [$BODY]"
+[[ $(header Content-Type) == application/json* ]] || fail "'json' Content-Type: $(header Content-Type)"
+log_line "request json 200"
+step "'json TEXT' sends TEXT as the body, verbatim"
+
 STEP="stall"
 script "request stall 1.5"
 t0=$(now)
@@ -559,7 +579,8 @@ near "$(iso_epoch "$(field expirationTime)")" "$(plus "$t0" 3603)" 3 ||
 	fail "expirationTime $(field expirationTime) is not the server's now + 3 s"
 log_line "request ok 200"
 c "$BASE/_mock/config"
-[ "$BODY" = $'lifetime 3.000\ndate-offset 3600.000\ndate on' ] || fail "GET config: $BODY"
+[ "$BODY" = $'lifetime 3.000\ndate-offset 3600.000\ndate-header-offset 0.000\ndate on' ] ||
+	fail "GET config: $BODY"
 c --data-binary 'lifetime -1' "$BASE/_mock/config"
 [ "$STATUS" = 400 ] || fail "lifetime -1 accepted"
 c --data-binary 'colour blue' "$BASE/_mock/config"
@@ -575,7 +596,16 @@ expect_token
 near "$(date -u -d "$(header Date)" +%s)" "$(plus "$(now)" -30.5)" 3 ||
 	fail "Date '$(header Date)' is not 30 s behind"
 log_line "request ok 200"
-step "POST /_mock/config changes lifetime, date-offset (Date and expirationTime) and date on|off"
+config $'date-header-offset -86400'
+token_request
+expect_token
+near "$(date -u -d "$(header Date)" +%s)" "$(plus "$(now)" -86430.5)" 3 ||
+	fail "Date '$(header Date)' is not a day and 30 s behind"
+near "$(iso_epoch "$(field expirationTime)")" "$(plus "$(now)" 5369.5)" 3 ||
+	fail "expirationTime $(field expirationTime) moved with the Date header"
+log_line "request ok 200"
+config $'date-header-offset 0'
+step "POST /_mock/config changes lifetime, date-offset (Date and expirationTime), date-header-offset (Date alone) and date on|off"
 
 STEP="concurrency"
 par_pids=()

@@ -1,6 +1,6 @@
 #!/bin/bash
 # The journal catalog has exactly one well-formed entry per event of
-# EVENTS (Subject, Defined-By: tvtokend, Support, a body), and journalctl
+# EVENTS (Subject, Defined-By: tvtokend, Support: a URL, a body), and journalctl
 # reads it back unchanged: "journalctl --update-catalog" on a scratch root
 # holding only our catalog, then --list-catalog and --dump-catalog. Never
 # touches the host's catalog database.
@@ -27,7 +27,7 @@ function done_entry() {
 		return
 	if (!subject) bad("entry " id " has no Subject:")
 	if (!definedby) bad("entry " id " is not Defined-By: tvtokend")
-	if (!support) bad("entry " id " has no Support:")
+	if (!support) bad("entry " id " has no Support: URL (https://...)")
 	if (!body) bad("entry " id " has no body")
 }
 /^--/ {
@@ -47,7 +47,7 @@ inheader {
 	if ($0 !~ /^[A-Za-z-]+: ./) bad("bad header line in entry " id ": " $0)
 	if ($0 ~ /^Subject: ./) subject = 1
 	if ($0 == "Defined-By: tvtokend") definedby = 1
-	if ($0 ~ /^Support: ./) support = 1
+	if ($0 ~ /^Support: https?:\/\/[^ ]+$/) support = 1
 	next
 }
 NF { body = 1 }

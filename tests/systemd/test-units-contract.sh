@@ -1,8 +1,8 @@
 #!/bin/bash
 # The units carry the names CONTRACT §1 and §6 promise: the socket paths,
 # group and mode, the config and credential names of each instance, the
-# notify/watchdog/reload wiring; and the user and group the units use are
-# the ones the sysusers.d file creates.
+# notify/watchdog/reload wiring, no core dumps; and the user and group the
+# units use are the ones the sysusers.d file creates.
 #
 # usage: test-units-contract.sh SYSUSERS_CONF UNIT...
 set -euo pipefail
@@ -38,6 +38,7 @@ for s in "$main_socket" "$inst_socket"; do
 	has "$s" "DirectoryMode=0755"
 	has "$s" "RemoveOnStop=yes"
 	has "$s" "WantedBy=sockets.target"
+	has "$s" "LimitCORE=0"
 done
 
 grep -qx 'ExecStart=/[^ ]*/tvtokend' "$main_service" ||
@@ -60,6 +61,8 @@ for s in "$main_service" "$inst_service"; do
 	has "$s" "ConfigurationDirectory=tvtokend"
 	has "$s" "User=tvtokend"
 	has "$s" "Group=tvtoken"
+	# No core dump may hold the secrets (issue 8).
+	has "$s" "LimitCORE=0"
 done
 
 declares g tvtoken

@@ -488,7 +488,8 @@ static void unknown_section_is_an_error_with_file_and_line(void **state)
 
 	/* One error for the section; its keys are not reported one by one. */
 	assert_only_error(t, r,
-	    "%s:%d: unknown section [Foo]; expected [Tradovate], [Token], [Server] or [Cluster]",
+	    "%s:%d: unknown section [Foo]; expected [Tradovate], [Token], [Server], [Sink] or "
+	    "[Cluster]",
 	    t->conf, BASE_LINES + 2);
 }
 
@@ -498,7 +499,8 @@ static void sections_are_case_sensitive(void **state)
 	int r = load(t, "[token]\n");
 
 	assert_only_error(t, r,
-	    "%s:%d: unknown section [token]; expected [Tradovate], [Token], [Server] or [Cluster]",
+	    "%s:%d: unknown section [token]; expected [Tradovate], [Token], [Server], [Sink] or "
+	    "[Cluster]",
 	    t->conf, BASE_LINES + 1);
 }
 
@@ -528,7 +530,7 @@ static void assignment_outside_a_section_is_an_error(void **state)
 
 	assert_int_equal(r, -EINVAL);
 	assert_error(t, "%s:2: Name: assignment outside of a section; put it under "
-	    "[Tradovate], [Token], [Server] or [Cluster]", t->conf);
+	    "[Tradovate], [Token], [Server], [Sink] or [Cluster]", t->conf);
 }
 
 static void line_without_equals_is_an_error(void **state)
@@ -853,6 +855,47 @@ static void base_url_accepts_an_http_url_for_tests(void **state)
 
 	assert_loaded(t, load(t, "BaseURL=http://127.0.0.1:8080/v1\n"));
 	assert_string_equal(t->c.base_url, "http://127.0.0.1:8080/v1");
+}
+
+static void base_url_plain_http_to_loopback_hosts_is_accepted(void **state)
+{
+	static const char *const cases[] = {
+		"http://127.0.0.1/v1", "http://127.1.2.3:9000/v1", "http://localhost/v1",
+		"HTTP://LocalHost:8080/v1", "http://[::1]:8080/v1", "http://[0:0:0:0:0:0:0:1]/v1",
+		"http://user@127.0.0.1/v1",
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char extra[128];
+
+		snprintf(extra, sizeof(extra), "BaseURL=%s\n", cases[i]);
+		assert_loaded(t, load(t, extra));
+		config_free(&t->c);
+	}
+}
+
+static void base_url_plain_http_elsewhere_is_rejected(void **state)
+{
+	static const char *const cases[] = {
+		"http://example.com/v1", "http://10.0.0.1/v1", "http://128.0.0.1/v1",
+		"http://127.0.0.1.example.com/v1", "http://127.0.0.1@example.com/v1",
+		"http://localhost.example.com/v1", "http://[::2]/v1", "http://[::ffff:127.0.0.1]/v1",
+		"http://127.1/v1", "http://0x7f000001/v1", "http://%31%32%37.0.0.1/v1",
+		"http://[::1/v1",
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char extra[128];
+		int r;
+
+		snprintf(extra, sizeof(extra), "BaseURL=%s\n", cases[i]);
+		r = load(t, extra);
+		assert_only_error(t, r, "%s:%d: BaseURL: \"%s\": plain http:// is only for a loopback host "
+		    "(127.0.0.0/8, [::1], localhost); anything else needs https://", t->conf, BASE_LINES + 1,
+		    cases[i]);
+	}
 }
 
 static void base_url_trailing_slash_is_removed(void **state)
@@ -1419,6 +1462,65 @@ static void max_clients_takes_1_to_65536(void **state)
 	    BASE_LINES + 2);
 }
 
+static void max_clients_per_user_defaults_to_1024_and_takes_1_to_65536(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	assert_loaded(t, load_server_key(t, "MaxClients", "16"));
+	assert_int_equal(t->c.max_clients_per_user, 1024);
+	assert_loaded(t, load_server_key(t, "MaxClientsPerUser", "1"));
+	assert_int_equal(t->c.max_clients_per_user, 1);
+	assert_loaded(t, load_server_key(t, "MaxClientsPerUser", "65536"));
+	assert_int_equal(t->c.max_clients_per_user, 65536);
+	r = load_server_key(t, "MaxClientsPerUser", "0");
+	assert_only_error(t, r, "%s:%d: MaxClientsPerUser: \"0\" is out of range 1-65536", t->conf,
+	    BASE_LINES + 2);
+}
+
+static void max_pending_output_takes_bytes_or_k_m_g_t(void **state)
+{
+	static const struct {
+		const char *v;
+		uint64_t bytes;
+	} good[] = {
+		{ "65536", 65536 }, { "64K", 65536 }, { "64M", 64ULL << 20 }, { "2G", 2ULL << 30 },
+		{ "1T", 1ULL << 40 }, { "100 M", 100ULL << 20 },
+	};
+	struct t *t = *state;
+	size_t i;
+
+	assert_loaded(t, load_server_key(t, "MaxClients", "16"));
+	assert_int_equal(t->c.max_pending_output, 64ULL << 20);
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		assert_loaded(t, load_server_key(t, "MaxPendingOutput", good[i].v));
+		assert_int_equal(t->c.max_pending_output, good[i].bytes);
+	}
+}
+
+static void max_pending_output_refuses_what_is_no_size_or_out_of_range(void **state)
+{
+	static const char *const bad[] = { "abc", "64MB", "1.5M", "-1", "M", "64k", "64M x" };
+	struct t *t = *state;
+	size_t i;
+	int r;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		r = load_server_key(t, "MaxPendingOutput", bad[i]);
+		assert_only_error(t, r, "%s:%d: MaxPendingOutput: invalid size \"%s\"; expected bytes, "
+		    "or a number with K, M, G or T", t->conf, BASE_LINES + 2, bad[i]);
+	}
+	r = load_server_key(t, "MaxPendingOutput", "63K");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"63K\" is out of range 64K-1024G", t->conf,
+	    BASE_LINES + 2);
+	r = load_server_key(t, "MaxPendingOutput", "1025G");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"1025G\" is out of range 64K-1024G", t->conf,
+	    BASE_LINES + 2);
+	r = load_server_key(t, "MaxPendingOutput", "99999999999999999999999");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"99999999999999999999999\" is out of range "
+	    "64K-1024G", t->conf, BASE_LINES + 2);
+}
+
 /* ---- secrets ---- */
 
 static void secrets_are_read_with_the_trailing_newline_stripped(void **state)
@@ -1897,7 +1999,16 @@ static void shipped_example_uncommented_shows_valid_defaults(void **state)
 	assert_string_equal(t->c.socket, CONFIG_DEFAULT_SOCKET);
 	assert_int_equal(t->c.socket_mode, 0660);
 	assert_int_equal(t->c.max_clients, 4096);
+	assert_int_equal(t->c.max_clients_per_user, 1024);
+	assert_int_equal(t->c.max_pending_output, 64ULL << 20);
 	assert_int_equal(t->c.lockout, USEC_PER_HOUR);
+	assert_null(t->c.sink_file);
+	assert_int_equal(t->c.sink_mode, 0640);
+	assert_false(t->c.has_sink_group);
+	assert_int_equal(t->c.sink_format, CONFIG_SINK_TOKEN);
+	assert_null(t->c.exec_on_change);
+	assert_int_equal(t->c.exec_on_change_timeout, 30 * USEC_PER_SEC);
+	assert_int_equal(t->e.n_warnings, 0);
 	assert_true(t->c.cluster);
 	assert_int_equal(t->c.n_etcd, 3);
 	assert_string_equal(t->c.election, "tvtokend/alice");
@@ -2301,6 +2412,335 @@ static void config_free_wipes_the_etcd_password(void **state)
 	assert_false(t->c.cluster);
 }
 
+/* ---- [Sink]: the token file, and the ExecOnChange= hook ---- */
+
+/* Load the base config plus one [SECTION] KEY=VALUE line (on line BASE_LINES + 2). */
+static int load_section_key(struct t *t, const char *section, const char *key, const char *value)
+{
+	char *extra;
+	int r;
+
+	assert_true(asprintf(&extra, "[%s]\n%s=%s\n", section, key, value) > 0);
+	r = load(t, extra);
+	free(extra);
+	return r;
+}
+
+static void sink_and_hook_are_off_by_default(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, ""));
+	assert_null(t->c.sink_file);
+	assert_int_equal(t->c.sink_mode, 0640);
+	assert_false(t->c.has_sink_group);
+	assert_int_equal(t->c.sink_format, CONFIG_SINK_TOKEN);
+	assert_null(t->c.exec_on_change);
+	assert_int_equal(t->c.exec_on_change_timeout, 30 * USEC_PER_SEC);
+}
+
+static void sink_file_takes_an_absolute_path(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load_section_key(t, "Sink", "File", "/run/tvtokend/token"));
+	assert_string_equal(t->c.sink_file, "/run/tvtokend/token");
+}
+
+static void sink_file_that_is_relative_is_rejected_with_file_line_and_key(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "File", "run/token");
+
+	assert_only_error(t, r, "%s:%d: File: \"run/token\" is not an absolute path", t->conf,
+	    BASE_LINES + 2);
+}
+
+static void sink_file_empty_means_no_token_file(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Sink]\nFile=/run/token\nFile=\n"));
+	assert_null(t->c.sink_file);
+}
+
+static void sink_file_naming_a_directory_is_rejected(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "File", "/run/tvtokend/");
+
+	assert_only_error(t, r, "%s:%d: File: names a directory; name the token file itself",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void sink_file_may_not_be_the_state_file(void **state)
+{
+	struct t *t = *state;
+	int r = load(t, "[Token]\nStateFile=/run/x/token.json\n[Sink]\nFile=/run/x/token.json\n");
+
+	assert_only_error(t, r, "%s:%d: File: is StateFile=; the token file needs a path of its own",
+	    t->conf, BASE_LINES + 4);
+}
+
+static void sink_file_may_not_be_the_default_state_file(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	setenv("RUNTIME_DIRECTORY", "/run/tvtokend", 1);
+	r = load_section_key(t, "Sink", "File", "/run/tvtokend/token.json");
+	assert_only_error(t, r, "%s:%d: File: is StateFile=; the token file needs a path of its own",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void sink_file_may_not_be_the_socket(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "File", CONFIG_DEFAULT_SOCKET);
+
+	assert_only_error(t, r, "%s:%d: File: is Socket=; the token file needs a path of its own",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void sink_file_mode_takes_octal_up_to_0777(void **state)
+{
+	static const struct {
+		const char *s;
+		mode_t want;
+	} cases[] = { { "0600", 0600 }, { "440", 0440 }, { "0", 0 }, { "0660", 0660 } };
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_loaded(t, load_section_key(t, "Sink", "FileMode", cases[i].s));
+		assert_int_equal(t->c.sink_mode, cases[i].want);
+	}
+}
+
+static void sink_file_mode_that_is_not_octal_or_too_big_is_rejected(void **state)
+{
+	static const char *const cases[] = { "1777", "0778", "rw-r-----", "0x1a0", "-0640", "04640" };
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = load_section_key(t, "Sink", "FileMode", cases[i]);
+
+		assert_only_error(t, r, "%s:%d: FileMode: \"%s\" is not an octal mode between "
+		    "0000 and 0777", t->conf, BASE_LINES + 2, cases[i]);
+	}
+}
+
+static void sink_file_mode_open_to_others_loads_with_a_warning(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Sink]\nFile=/run/token\nFileMode=0644\n"));
+	assert_int_equal(t->e.n_warnings, 1);
+	assert_non_null(strstr(t->e.warning[0], "FileMode: 0644 lets every local user read"));
+}
+
+static void sink_file_mode_closed_to_others_loads_without_a_warning(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Sink]\nFile=/run/token\nFileMode=0660\n"));
+	assert_int_equal(t->e.n_warnings, 0);
+}
+
+static void sink_file_group_takes_a_name_or_a_gid(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load_section_key(t, "Sink", "FileGroup", "root"));
+	assert_true(t->c.has_sink_group);
+	assert_int_equal(t->c.sink_group, 0);
+	assert_loaded(t, load_section_key(t, "Sink", "FileGroup", "4321"));
+	assert_true(t->c.has_sink_group);
+	assert_int_equal(t->c.sink_group, 4321);
+	assert_loaded(t, load_section_key(t, "Sink", "FileGroup", ""));
+	assert_false(t->c.has_sink_group);
+}
+
+static void sink_file_group_unknown_name_is_rejected(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "FileGroup", "tvtokend-no-such-group");
+
+	assert_only_error(t, r, "%s:%d: FileGroup: unknown group \"tvtokend-no-such-group\"",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void sink_format_takes_token_json_or_env(void **state)
+{
+	static const struct {
+		const char *s;
+		enum config_sink_format want;
+	} cases[] = { { "token", CONFIG_SINK_TOKEN }, { "json", CONFIG_SINK_JSON },
+		      { "env", CONFIG_SINK_ENV } };
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		assert_loaded(t, load_section_key(t, "Sink", "Format", cases[i].s));
+		assert_int_equal(t->c.sink_format, cases[i].want);
+	}
+}
+
+static void sink_format_unknown_or_miscased_is_rejected(void **state)
+{
+	static const char *const cases[] = { "yaml", "JSON", "token ", "env,json" };
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int r = load_section_key(t, "Sink", "Format", cases[i]);
+		char want[64];
+
+		/* Trailing blanks of a line are not part of the value. */
+		snprintf(want, sizeof(want), "%s", cases[i]);
+		want[strcspn(want, " ")] = '\0';
+		if (strcmp(want, "token") == 0) {
+			assert_loaded(t, r);
+			continue;
+		}
+		assert_only_error(t, r, "%s:%d: Format: \"%s\" is not token, json or env", t->conf,
+		    BASE_LINES + 2, cases[i]);
+	}
+}
+
+static void sink_empty_format_is_an_error(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "Format", "");
+
+	assert_only_error(t, r, "%s:%d: Format: empty value; leave the key out to get its default",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void exec_on_change_splits_words_at_blanks_and_keeps_quotes(void **state)
+{
+	struct t *t = *state;
+	char **a;
+
+	assert_loaded(t, load_section_key(t, "Sink", "ExecOnChange",
+	    "/bin/sh  -c\t'echo x'   \"y\""));
+	a = t->c.exec_on_change;
+	assert_non_null(a);
+	assert_string_equal(a[0], "/bin/sh");
+	assert_string_equal(a[1], "-c");
+	assert_string_equal(a[2], "'echo");
+	assert_string_equal(a[3], "x'");
+	assert_string_equal(a[4], "\"y\"");
+	assert_null(a[5]);
+}
+
+static void exec_on_change_needs_an_absolute_path(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "ExecOnChange", "sh -c true");
+
+	assert_only_error(t, r, "%s:%d: ExecOnChange: \"sh\" is not an absolute path", t->conf,
+	    BASE_LINES + 2);
+}
+
+static void exec_on_change_program_must_exist(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "ExecOnChange", "/nonexistent/tvtokend-hook arg");
+
+	assert_only_error(t, r, "%s:%d: ExecOnChange: cannot run /nonexistent/tvtokend-hook: "
+	    "No such file or directory", t->conf, BASE_LINES + 2);
+}
+
+static void exec_on_change_program_must_be_executable(void **state)
+{
+	struct t *t = *state;
+	char path[PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), "%s/hook", t->dir);
+	write_bytes(path, "#!/bin/sh\n", 10, 0644);
+	r = load_section_key(t, "Sink", "ExecOnChange", path);
+	assert_only_error(t, r, "%s:%d: ExecOnChange: cannot run %s: Permission denied", t->conf,
+	    BASE_LINES + 2, path);
+}
+
+static void exec_on_change_program_may_not_be_a_directory(void **state)
+{
+	struct t *t = *state;
+	int r = load_section_key(t, "Sink", "ExecOnChange", "/usr/bin");
+
+	assert_only_error(t, r, "%s:%d: ExecOnChange: cannot run /usr/bin: not a regular file",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void exec_on_change_with_too_many_words_is_rejected(void **state)
+{
+	struct t *t = *state;
+	char v[1024] = "/bin/true";
+	int r;
+
+	for (int i = 0; i < CONFIG_EXEC_ARGS_MAX; i++)
+		strcat(v, " a");
+	r = load_section_key(t, "Sink", "ExecOnChange", v);
+	assert_only_error(t, r, "%s:%d: ExecOnChange: more than %d words", t->conf, BASE_LINES + 2,
+	    CONFIG_EXEC_ARGS_MAX);
+	v[strlen(v) - 2] = '\0';
+	assert_loaded(t, load_section_key(t, "Sink", "ExecOnChange", v));
+	assert_string_equal(t->c.exec_on_change[CONFIG_EXEC_ARGS_MAX - 1], "a");
+	assert_null(t->c.exec_on_change[CONFIG_EXEC_ARGS_MAX]);
+}
+
+static void exec_on_change_empty_means_no_hook(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Sink]\nExecOnChange=/bin/true\nExecOnChange=\n"));
+	assert_null(t->c.exec_on_change);
+}
+
+static void exec_on_change_is_accepted_in_token_as_a_synonym(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Token]\nExecOnChange=/bin/true x\nExecOnChangeTimeoutSec=5s\n"));
+	assert_string_equal(t->c.exec_on_change[0], "/bin/true");
+	assert_string_equal(t->c.exec_on_change[1], "x");
+	assert_int_equal(t->c.exec_on_change_timeout, 5 * USEC_PER_SEC);
+}
+
+static void exec_on_change_last_assignment_wins_across_sections(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, "[Sink]\nExecOnChange=/bin/true sink\n"
+	    "[Token]\nExecOnChange=/bin/true token\n"));
+	assert_string_equal(t->c.exec_on_change[1], "token");
+	write_dropin(t, "hook.conf", "[Sink]\nExecOnChange=/bin/true dropin\n");
+	assert_loaded(t, load(t, "[Token]\nExecOnChange=/bin/true token\n"));
+	assert_string_equal(t->c.exec_on_change[1], "dropin");
+}
+
+static void exec_on_change_timeout_takes_a_time_span_above_zero(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	assert_loaded(t, load_section_key(t, "Sink", "ExecOnChangeTimeoutSec", "1min 30s"));
+	assert_int_equal(t->c.exec_on_change_timeout, 90 * USEC_PER_SEC);
+	r = load_section_key(t, "Sink", "ExecOnChangeTimeoutSec", "0");
+	assert_only_error(t, r, "%s:%d: ExecOnChangeTimeoutSec: time span \"0\" must be greater than 0",
+	    t->conf, BASE_LINES + 2);
+}
+
+static void bad_hook_in_a_dropin_names_the_dropin_and_its_line(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	write_dropin(t, "50-hook.conf", "# hook\n[Sink]\nExecOnChange=relative/hook\n");
+	r = load(t, "");
+	assert_only_error(t, r, "%s.d/50-hook.conf:3: ExecOnChange: \"relative/hook\" is not an "
+	    "absolute path", t->conf);
+}
+
 #define T(name) cmocka_unit_test_setup_teardown(name, setup, teardown)
 
 int main(void)
@@ -2365,6 +2805,8 @@ int main(void)
 		T(base_url_live_resolves_to_the_live_server),
 		T(base_url_accepts_an_https_url_ending_in_v1),
 		T(base_url_accepts_an_http_url_for_tests),
+		T(base_url_plain_http_to_loopback_hosts_is_accepted),
+		T(base_url_plain_http_elsewhere_is_rejected),
 		T(base_url_trailing_slash_is_removed),
 		T(base_url_with_another_scheme_is_rejected),
 		T(base_url_not_ending_in_v1_is_rejected),
@@ -2413,6 +2855,9 @@ int main(void)
 		T(allow_groups_unknown_name_is_rejected),
 		T(allow_users_later_assignment_replaces_the_list),
 		T(max_clients_takes_1_to_65536),
+		T(max_clients_per_user_defaults_to_1024_and_takes_1_to_65536),
+		T(max_pending_output_takes_bytes_or_k_m_g_t),
+		T(max_pending_output_refuses_what_is_no_size_or_out_of_range),
 
 		T(secrets_are_read_with_the_trailing_newline_stripped),
 		T(secret_trailing_crlf_is_stripped),
@@ -2466,6 +2911,35 @@ int main(void)
 		T(shipped_example_loads_once_the_required_keys_are_filled),
 		T(shipped_example_alone_asks_for_the_required_keys),
 		T(shipped_example_uncommented_shows_valid_defaults),
+
+		T(sink_and_hook_are_off_by_default),
+		T(sink_file_takes_an_absolute_path),
+		T(sink_file_that_is_relative_is_rejected_with_file_line_and_key),
+		T(sink_file_empty_means_no_token_file),
+		T(sink_file_naming_a_directory_is_rejected),
+		T(sink_file_may_not_be_the_state_file),
+		T(sink_file_may_not_be_the_default_state_file),
+		T(sink_file_may_not_be_the_socket),
+		T(sink_file_mode_takes_octal_up_to_0777),
+		T(sink_file_mode_that_is_not_octal_or_too_big_is_rejected),
+		T(sink_file_mode_open_to_others_loads_with_a_warning),
+		T(sink_file_mode_closed_to_others_loads_without_a_warning),
+		T(sink_file_group_takes_a_name_or_a_gid),
+		T(sink_file_group_unknown_name_is_rejected),
+		T(sink_format_takes_token_json_or_env),
+		T(sink_format_unknown_or_miscased_is_rejected),
+		T(sink_empty_format_is_an_error),
+		T(exec_on_change_splits_words_at_blanks_and_keeps_quotes),
+		T(exec_on_change_needs_an_absolute_path),
+		T(exec_on_change_program_must_exist),
+		T(exec_on_change_program_must_be_executable),
+		T(exec_on_change_program_may_not_be_a_directory),
+		T(exec_on_change_with_too_many_words_is_rejected),
+		T(exec_on_change_empty_means_no_hook),
+		T(exec_on_change_is_accepted_in_token_as_a_synonym),
+		T(exec_on_change_last_assignment_wins_across_sections),
+		T(exec_on_change_timeout_takes_a_time_span_above_zero),
+		T(bad_hook_in_a_dropin_names_the_dropin_and_its_line),
 	};
 
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);

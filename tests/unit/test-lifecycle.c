@@ -746,6 +746,416 @@ static void test_retry_after_zero_retries_at_once(void **state)
 	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
 }
 
+/* Re-create the fixture's lifecycle with parameters p. */
+static void reinit(struct fixture *f, const struct lc_params *p)
+{
+	lc_free(&f->lc);
+	lc_init(&f->lc, p, fake_random, &f->rng);
+}
+
+/* The ceiling event of the last call, or NULL. */
+static const struct lc_event_rec *ceiling_event(const struct lifecycle *lc)
+{
+	unsigned i;
+
+	for (i = 0; i < lc->n_events; i++)
+		if (lc->events[i].event == LC_EV_RATE_LIMITED && lc->events[i].ceiling != LC_CEILING_NONE)
+			return &lc->events[i];
+	return NULL;
+}
+
+static void test_renewal_never_sent_does_not_use_the_ceiling(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+	unsigned i;
+
+	p.max_renewals = 2;
+	reinit(f, &p);
+	acquire(f);
+	advance_to_timer(f);
+	for (i = 0; i < 6; i++) {
+		assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+		answer(f, REPLY_CONNECT_FAILED, 0);
+		assert_int_equal(f->lc.state, LC_BACKOFF);
+		assert_int_equal(lc_renewals_left(&f->lc, f->now), 2);
+		advance_to_timer(f);
+	}
+	/* GetStatus still counts every attempt. */
+	assert_int_equal(f->lc.n_renewals, 7);
+	answer(f, REPLY_SUCCESS, 90 * MIN);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 1);
+}
+
+static void test_renewal_that_cannot_be_started_does_not_use_the_ceiling(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	advance_to_timer(f);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 11);
+	lc_send_failed(&f->lc, f->now);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 12);
+	assert_int_equal(f->lc.state, LC_BACKOFF);
+	assert_true(has_event(&f->lc, LC_EV_RENEW_FAILED));
+}
+
+static void test_renewal_sent_without_a_reply_uses_the_ceiling(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	advance_to_timer(f);
+	answer(f, REPLY_TRANSIENT, 0);         /* reset after sending, garbage, time-out */
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 11);
+}
+
+static void test_renewal_ceiling_logs_rate_limited_once_per_episode(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+	const struct lc_event_rec *ev;
+	unsigned i;
+
+	p.max_renewals = 2;
+	reinit(f, &p);
+	acquire(f);
+	for (i = 0; i < 2; i++) {
+		advance_to_timer(f);
+		assert_null(ceiling_event(&f->lc));
+		answer(f, REPLY_TRANSIENT, 0);
+	}
+	ev = ceiling_event(&f->lc);
+	assert_non_null(ev);
+	assert_int_equal(ev->ceiling, LC_CEILING_RENEWALS);
+	assert_int_equal(ev->ceiling_max, 2);
+	assert_true(ev->next_attempt == f->lc.token.expiration);
+	assert_int_equal(f->lc.state, LC_RATE_LIMITED);
+	/* Timer ticks and reports in the same episode log nothing more. */
+	for (i = 0; i < 5; i++) {
+		lc_tick(&f->lc, f->now + i * SEC);
+		assert_null(ceiling_event(&f->lc));
+	}
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_CURRENT);
+	assert_null(ceiling_event(&f->lc));
+	/* Expiry, a new token: the same full window, the same episode. */
+	advance_to_timer(f);
+	answer(f, REPLY_SUCCESS, 90 * MIN);
+	assert_null(ceiling_event(&f->lc));
+	/* Its renewal comes after the window frees: it goes out; the next block is a new episode. */
+	advance_to_timer(f);
+	assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+	answer(f, REPLY_TRANSIENT, 0);
+	advance_to_timer(f);
+	answer(f, REPLY_TRANSIENT, 0);
+	assert_non_null(ceiling_event(&f->lc));
+}
+
+static void test_failed_request_ceiling_logs_rate_limited_once(void **state)
+{
+	struct fixture *f = *state;
+	unsigned i, logged = 0;
+
+	lc_start(&f->lc, f->now);
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			advance_to_timer(f);
+		answer(f, REPLY_TRANSIENT, 0);
+		logged += ceiling_event(&f->lc) != NULL;
+	}
+	assert_int_equal(logged, 1);
+	assert_int_equal(ceiling_event(&f->lc)->ceiling, LC_CEILING_FAILED_REQUESTS);
+	assert_int_equal(ceiling_event(&f->lc)->ceiling_max, 4);
+	lc_tick(&f->lc, f->now + MIN);
+	assert_null(ceiling_event(&f->lc));
+	assert_false(lc_gives_up(&f->lc));      /* CONTRACT §7: a local ceiling does not end waits */
+}
+
+static void test_report_is_released_when_the_ceiling_fills_during_retries(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+	unsigned i;
+
+	/* ISSUE 8.1: MaxRenewalsPerHour=3, renewals failing, a report waiting. */
+	p.max_renewals = 3;
+	reinit(f, &p);
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+		answer(f, REPLY_TRANSIENT, 0);
+		if (i < 2) {
+			assert_false(f->lc.reports_released);
+			assert_true(lc_answer_coming(&f->lc));
+			advance_to_timer(f);
+		}
+	}
+	assert_int_equal(f->lc.state, LC_RATE_LIMITED);
+	assert_true(f->lc.reports_released);
+	assert_false(lc_answer_coming(&f->lc));
+	assert_false(f->lc.gave_up_changed);    /* waiting GetToken calls are another matter */
+	/* A new report is answered at once with the token held. */
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_CURRENT);
+}
+
+static void test_report_is_released_when_the_retry_lies_beyond_expiry(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+
+	p.retry_min = 20 * MIN;
+	p.retry_max = 20 * MIN;
+	reinit(f, &p);
+	lc_start(&f->lc, f->now);
+	answer(f, REPLY_SUCCESS, 10 * MIN);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	answer(f, REPLY_TRANSIENT, 0);          /* the retry would come after the expiry */
+	assert_int_equal(f->lc.state, LC_BACKOFF);
+	assert_true(f->lc.reports_released);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_CURRENT);
+}
+
+static void test_report_is_released_by_a_penalty(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	answer_penalty(f, 30 * SEC, "ticket");
+	assert_int_equal(f->lc.state, LC_PENALTY);
+	assert_true(f->lc.reports_released);
+	assert_false(lc_gives_up(&f->lc));
+}
+
+static void test_report_keeps_waiting_for_a_retry_before_expiry(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	answer(f, REPLY_TRANSIENT, 0);
+	assert_false(f->lc.reports_released);
+	assert_true(lc_answer_coming(&f->lc));
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+}
+
+/* A lifecycle that sent three renewals and failed two token requests, then got a token. */
+static void busy_hour(struct fixture *f)
+{
+	unsigned i;
+
+	lc_start(&f->lc, f->now);
+	answer(f, REPLY_TRANSIENT, 0);
+	advance_to_timer(f);
+	answer(f, REPLY_TRANSIENT, 0);
+	advance_to_timer(f);
+	answer(f, REPLY_SUCCESS, 90 * MIN);
+	for (i = 0; i < 3; i++) {
+		assert_int_equal(lc_report_rejected(&f->lc, (int64_t)f->lc.generation, f->now), LC_REPORT_WAIT);
+		answer(f, REPLY_SUCCESS, 90 * MIN);
+		f->now += SEC;
+	}
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 9);
+	assert_int_equal(lc_failed_left(&f->lc, f->now), 2);
+}
+
+static void test_snapshot_carries_the_windows_and_token_to_a_new_lifecycle(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 1;
+
+	busy_hour(f);
+	assert_int_equal(lc_snapshot_take(&f->lc, f->now, &snap), 0);
+	lc_init(&b, &default_params, fake_random, &rng);
+	assert_int_equal(lc_snapshot_adopt(&b, &snap, f->now), 0);
+	lc_start(&b, f->now);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	assert_int_equal(b.state, LC_VALID);
+	assert_int_equal(lc_current(&b, f->now)->generation, 4);
+	assert_string_equal(lc_current(&b, f->now)->access_token, lc_current(&f->lc, f->now)->access_token);
+	assert_int_equal(lc_renewals_left(&b, f->now), 9);
+	assert_int_equal(lc_failed_left(&b, f->now), 2);
+	/* Adopting it again changes nothing: equal times are the same attempts. */
+	assert_int_equal(lc_snapshot_adopt(&b, &snap, f->now + SEC), 0);
+	assert_int_equal(lc_renewals_left(&b, f->now + SEC), 9);
+	assert_int_equal(lc_failed_left(&b, f->now + SEC), 2);
+	assert_false(b.token_changed);
+	assert_false(b.persist_changed);
+	lc_snapshot_clear(&snap);
+	lc_free(&b);
+}
+
+static void test_restored_token_in_its_renewal_window_respects_the_ceiling(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot snap;
+	unsigned i;
+
+	memset(&snap, 0, sizeof(snap));
+	snap.generation = 8;
+	snap.token = (struct token){ .access_token = "saved", .expiration = f->now + 5 * MIN, .generation = 8 };
+	for (i = 0; i < 12; i++)
+		snap.renewals.t[snap.renewals.n++] = f->now - 30 * MIN + i * SEC;
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &snap, f->now), 0);
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(f->lc.state, LC_RATE_LIMITED);
+	assert_non_null(ceiling_event(&f->lc));
+	assert_non_null(lc_current(&f->lc, f->now));
+	/* The window frees only after the expiry: the fallback request comes then. */
+	assert_true(f->lc.timer_at == f->now + 5 * MIN);
+	advance_to_timer(f);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+}
+
+static void test_restored_token_respects_a_lockout(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot snap;
+
+	memset(&snap, 0, sizeof(snap));
+	snap.generation = 2;
+	snap.token = (struct token){ .access_token = "saved", .expiration = f->now + 5 * MIN, .generation = 2 };
+	snap.hold = LC_HOLD_LOCKED_OUT;
+	snap.hold_until = f->now + 40 * MIN;
+	snap.hold_for = LC_SEND_RENEWAL;
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &snap, f->now), 0);
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(f->lc.state, LC_LOCKED_OUT);
+	assert_non_null(lc_current(&f->lc, f->now));
+	advance_to_timer(f);                    /* the token expires inside the lockout */
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	advance_to_timer(f);
+	assert_true(f->now == snap.hold_until);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+}
+
+static void test_restored_penalty_resends_its_ticket_when_it_ends(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot snap, again;
+
+	lc_start(&f->lc, f->now);
+	answer_penalty(f, 30 * SEC, "ticket-9");
+	assert_int_equal(lc_snapshot_take(&f->lc, f->now, &snap), 0);
+	assert_int_equal(snap.hold, LC_HOLD_PENALTY);
+	assert_string_equal(snap.p_ticket, "ticket-9");
+	lc_free(&f->lc);
+	lc_init(&f->lc, &default_params, fake_random, &f->rng);
+	f->now += 10 * SEC;
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &snap, f->now), 0);
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.state, LC_PENALTY);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	advance_to_timer(f);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	assert_string_equal(f->lc.p_ticket, "ticket-9");
+	/* A snapshot taken now counts the request in flight as failed, in case of a crash. */
+	assert_int_equal(lc_snapshot_take(&f->lc, f->now, &again), 0);
+	assert_int_equal(again.failed.n, 1);
+	assert_int_equal(lc_failed_left(&f->lc, f->now), 4);
+	lc_snapshot_clear(&again);
+	lc_snapshot_clear(&snap);
+}
+
+static void test_rejected_credentials_survive_a_restart_until_a_reload(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot snap;
+
+	lc_start(&f->lc, f->now);
+	answer(f, REPLY_BAD_CREDENTIALS, 0);
+	assert_int_equal(lc_snapshot_take(&f->lc, f->now, &snap), 0);
+	assert_true(snap.credentials_rejected);
+	lc_free(&f->lc);
+	lc_init(&f->lc, &default_params, fake_random, &f->rng);
+	f->now += MIN;
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &snap, f->now), 0);
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.state, LC_CREDENTIALS_REJECTED);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_true(lc_gives_up(&f->lc));
+	/* A reload tries once more; the old snapshot, adopted again, does not undo that. */
+	f->now += MIN;
+	lc_reload(&f->lc, &default_params, false, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &snap, f->now), 0);
+	assert_false(f->lc.credentials_rejected);
+	lc_snapshot_clear(&snap);
+}
+
+static void test_adopting_a_newer_snapshot_while_running_installs_its_token(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot newer, older;
+
+	acquire(f);
+	memset(&older, 0, sizeof(older));
+	older.generation = 1;
+	older.token = (struct token){ .access_token = "other-1", .expiration = f->now + HOUR, .generation = 1 };
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &older, f->now), 0);
+	assert_false(f->lc.token_changed);
+	assert_string_equal(lc_current(&f->lc, f->now)->access_token, "tok-1");
+
+	memset(&newer, 0, sizeof(newer));
+	newer.generation = 5;
+	newer.token = (struct token){ .access_token = "leader-5", .expiration = f->now + HOUR, .generation = 5 };
+	newer.renewals = (struct lc_window){ .t = { f->now - MIN }, .n = 1 };
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &newer, f->now), 0);
+	assert_true(f->lc.token_changed);
+	assert_true(f->lc.persist_changed);
+	assert_int_equal(lc_current(&f->lc, f->now)->generation, 5);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 11);
+	assert_true(lc_next_renewal(&f->lc) == f->now + 45 * MIN);
+	/* Again: idempotent. */
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &newer, f->now + SEC), 0);
+	assert_false(f->lc.token_changed);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now + SEC), 11);
+	/* An invalid token in a snapshot is never installed. */
+	newer.generation = 6;
+	newer.token.generation = 6;
+	newer.token.access_token = "bad token";
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &newer, f->now), 0);
+	assert_int_equal(lc_current(&f->lc, f->now)->generation, 5);
+}
+
+static void test_refusal_of_a_renewal_of_a_replaced_token_keeps_the_new_one(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot newer;
+
+	acquire(f);
+	advance_to_timer(f);
+	assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+	memset(&newer, 0, sizeof(newer));
+	newer.generation = 3;
+	newer.token = (struct token){ .access_token = "leader-3", .expiration = f->now + HOUR, .generation = 3 };
+	assert_int_equal(lc_snapshot_adopt(&f->lc, &newer, f->now), 0);
+	answer(f, REPLY_REFUSED, 0);            /* about generation 1 */
+	assert_false(f->lc.token_lost);
+	assert_string_equal(lc_current(&f->lc, f->now)->access_token, "leader-3");
+}
+
+static void test_every_send_asks_for_the_state_to_be_saved_first(void **state)
+{
+	struct fixture *f = *state;
+
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	assert_true(f->lc.persist_changed);
+	answer(f, REPLY_SUCCESS, 90 * MIN);
+	assert_true(f->lc.persist_changed);
+	lc_tick(&f->lc, f->now + SEC);
+	assert_false(f->lc.persist_changed);
+	advance_to_timer(f);
+	assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+	assert_true(f->lc.persist_changed);
+}
+
 /*
  * A week of operation on the fake clock, with a random mix of every outcome
  * on both endpoints, random reply latencies and clients reporting rejections.
@@ -753,22 +1163,26 @@ static void test_retry_after_zero_retries_at_once(void **state)
  *   - no expired token is ever served;
  *   - a token request goes out only when no token is held;
  *   - nothing goes out while another request is in flight or a hold runs;
- *   - renewals and failed token requests never exceed their hourly ceilings;
+ *   - renewals sent and failed token requests never exceed their hourly
+ *     ceilings (a renewal that never left, a connect failure, is not sent);
  *   - when nothing is in flight, a timer is armed (no stall), unless the
  *     credentials were rejected.
+ * Now and then the broker is killed and restarted from the last snapshot it
+ * saved (as broker.c does whenever persist_changed): the ceilings must hold
+ * across restarts too, in-flight requests lost with the process.
  */
 struct sent {
 	usec_t t;
-	bool failed;
+	bool counts;            /* renewal: it left; request: it failed at the server */
 };
 
-/* Count the sends of the last hour (the log is in time order, so scan from its end). */
-static void sim_check_window(const struct sent *log, size_t n, usec_t now, unsigned max, bool failed_only)
+/* Count the attempts of the last hour that count (the log is in time order, so scan from its end). */
+static void sim_check_window(const struct sent *log, size_t n, usec_t now, unsigned max)
 {
 	unsigned count = 0;
 
 	while (n-- > 0 && now - log[n].t < HOUR)
-		if (!failed_only || log[n].failed)
+		if (log[n].counts)
 			count++;
 	assert_true(count <= max);
 }
@@ -824,12 +1238,20 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 	static struct sent renewals[20000], requests[20000];
 	size_t n_ren = 0, n_req = 0;
 	usec_t end = T0 + 7 * 24 * HOUR, reply_at = 0, next_report = T0 + 10 * MIN;
-	unsigned acquired = 0, renewed = 0, rejected = 0;
+	usec_t next_restart = T0 + 2 * HOUR;
+	unsigned acquired = 0, renewed = 0, rejected = 0, restarts = 0;
+	struct lc_snapshot saved;
 
+	memset(&saved, 0, sizeof(saved));
 	lc_start(&f->lc, f->now);
 	while (f->now < end) {
 		struct lifecycle *lc = &f->lc;
 		usec_t next;
+
+		if (lc->persist_changed) {
+			lc_snapshot_clear(&saved);
+			assert_int_equal(lc_snapshot_take(lc, f->now, &saved), 0);
+		}
 
 		/* What was just decided. */
 		if (lc->send == LC_SEND_REQUEST) {
@@ -840,8 +1262,8 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 		} else if (lc->send == LC_SEND_RENEWAL) {
 			assert_non_null(lc_current(lc, f->now));
 			assert_true(n_ren < 20000);
-			renewals[n_ren++] = (struct sent){ .t = f->now };
-			sim_check_window(renewals, n_ren, f->now, default_params.max_renewals, false);
+			renewals[n_ren++] = (struct sent){ .t = f->now, .counts = true };
+			sim_check_window(renewals, n_ren, f->now, default_params.max_renewals);
 		}
 		if (lc->send != LC_SEND_NONE) {
 			assert_true(lc->hold == LC_HOLD_NONE || f->now >= lc->hold_until);
@@ -858,13 +1280,23 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 			next = lc->timer_at;
 		if (next_report < next)
 			next = next_report;
+		if (next_restart < next)
+			next = next_restart;
 		if (next < f->now)
 			next = f->now;
 		f->now = next;
 		if (lc_current(lc, f->now))
 			assert_true(f->now < lc_current(lc, f->now)->expiration);
 
-		if (lc->inflight != LC_SEND_NONE && f->now == reply_at) {
+		if (f->now >= next_restart) {
+			/* kill -9: whatever was in flight is lost; the next process adopts the saved state. */
+			lc_free(lc);
+			lc_init(lc, &default_params, fake_random, &f->rng);
+			assert_int_equal(lc_snapshot_adopt(lc, &saved, f->now), 0);
+			lc_start(lc, f->now);
+			restarts++;
+			next_restart = f->now + (fake_random(&f->rng) % 360 + 1) * MIN;
+		} else if (lc->inflight != LC_SEND_NONE && f->now == reply_at) {
 			bool renewal = lc->inflight == LC_SEND_RENEWAL;
 			enum reply_outcome o = sim_outcome(f, renewal);
 			struct reply r = mk_reply(f, o, (fake_random(&f->rng) % 86 + 5) * MIN);
@@ -876,12 +1308,14 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 			if (o == REPLY_RATE_LIMITED && fake_random(&f->rng) % 2)
 				r.retry_after = f->now + 5 * MIN;
 			if (!renewal && reply_counts_as_failed_request(&r))
-				requests[n_req - 1].failed = true;
+				requests[n_req - 1].counts = true;
+			if (renewal && o == REPLY_CONNECT_FAILED)
+				renewals[n_ren - 1].counts = false;
 			lc_reply(lc, &r, f->now);
 			reply_clear(&r);
 			acquired += has_event(lc, LC_EV_ACQUIRED);
 			renewed += has_event(lc, LC_EV_RENEWED);
-			sim_check_window(requests, n_req, f->now, default_params.max_failed, true);
+			sim_check_window(requests, n_req, f->now, default_params.max_failed);
 			if (lc->state == LC_CREDENTIALS_REJECTED) {
 				/* An operator fixes the credentials a while later. */
 				rejected++;
@@ -900,13 +1334,15 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 			lc_tick(lc, f->now);
 		}
 	}
-	print_message("week: %zu token requests, %zu renewals, %u acquired, %u renewed, %u rejections\n",
-		      n_req, n_ren, acquired, renewed, rejected);
+	lc_snapshot_clear(&saved);
+	print_message("week: %zu token requests, %zu renewals, %u acquired, %u renewed, %u rejections, "
+		      "%u restarts\n", n_req, n_ren, acquired, renewed, rejected, restarts);
 	/* The week really exercised the machine. */
 	assert_true(acquired > 10);
 	assert_true(renewed > 100);
 	assert_true(n_req > 20);
 	assert_true(rejected > 0);
+	assert_true(restarts > 20);
 }
 
 int main(void)
@@ -949,6 +1385,23 @@ int main(void)
 		T(test_retry_after_zero_retries_at_once),
 		T(test_token_with_under_a_second_to_live_is_dead_on_arrival),
 		T(test_reload_applies_a_new_renew_before_to_the_held_token),
+		T(test_renewal_never_sent_does_not_use_the_ceiling),
+		T(test_renewal_that_cannot_be_started_does_not_use_the_ceiling),
+		T(test_renewal_sent_without_a_reply_uses_the_ceiling),
+		T(test_renewal_ceiling_logs_rate_limited_once_per_episode),
+		T(test_failed_request_ceiling_logs_rate_limited_once),
+		T(test_report_is_released_when_the_ceiling_fills_during_retries),
+		T(test_report_is_released_when_the_retry_lies_beyond_expiry),
+		T(test_report_is_released_by_a_penalty),
+		T(test_report_keeps_waiting_for_a_retry_before_expiry),
+		T(test_snapshot_carries_the_windows_and_token_to_a_new_lifecycle),
+		T(test_restored_token_in_its_renewal_window_respects_the_ceiling),
+		T(test_restored_token_respects_a_lockout),
+		T(test_restored_penalty_resends_its_ticket_when_it_ends),
+		T(test_rejected_credentials_survive_a_restart_until_a_reload),
+		T(test_adopting_a_newer_snapshot_while_running_installs_its_token),
+		T(test_refusal_of_a_renewal_of_a_replaced_token_keeps_the_new_one),
+		T(test_every_send_asks_for_the_state_to_be_saved_first),
 		T(test_a_week_of_random_failures_keeps_every_invariant),
 #undef T
 	};

@@ -1,5 +1,6 @@
 /* Who may talk to the broker (daemon/peer.c). */
 #include <errno.h>
+#include <stdbool.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +20,9 @@
 #define TVTOKEN 900
 #define OTHER 901
 
-/* A peer with uid, primary gid and the given supplementary groups. */
+static gid_t group_store[PEER_GROUPS_MAX];
+
+/* A peer with uid, primary gid and the given supplementary groups (one at a time: the list is static). */
 static struct peer
 make_peer(uid_t uid, gid_t gid, const gid_t *sup, size_t n)
 {
@@ -30,6 +33,7 @@ make_peer(uid_t uid, gid_t gid, const gid_t *sup, size_t n)
 	p.pid = 4242;
 	p.uid = uid;
 	p.gid = gid;
+	p.groups = group_store;
 	p.groups[p.n_groups++] = gid;
 	for (i = 0; i < n; i++)
 		p.groups[p.n_groups++] = sup[i];
@@ -124,43 +128,96 @@ test_user_groups_are_looked_up_only_on_request(void **state)
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
 	assert_int_equal(peer_from_fd(sv[0], &p), 0);
 	assert_false(p.user_groups);
+	assert_null(p.groups);
 	peer_lookup_user_groups(&p);
 	assert_true(p.user_groups);
 	assert_true(p.n_groups >= 1 && p.n_groups <= 64);
+	peer_clear(&p);
+	assert_null(p.groups);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+static void
+test_socket_groups_are_read_only_on_request(void **state)
+{
+	struct peer p;
+	size_t i;
+	bool has_gid = false;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(peer_from_fd(sv[0], &p), 0);
+	assert_false(p.socket_groups);
+	assert_int_equal(p.n_groups, 0);
+	peer_load_groups(sv[0], &p);
+	assert_true(p.socket_groups);
+	assert_true(p.n_groups >= 1 && p.n_groups <= PEER_GROUPS_MAX);
+	for (i = 0; i < p.n_groups; i++)
+		if (p.groups[i] == getegid())
+			has_gid = true;
+	assert_true(has_gid);
+	peer_clear(&p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_the_command_name_is_read_only_when_asked_for(void **state)
+{
+	struct peer p;
+	char comm[64] = "";
+	FILE *f;
+	int sv[2];
+
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(peer_from_fd(sv[0], &p), 0);
+	assert_false(p.comm_read);
+	assert_string_equal(p.comm, "");
+	f = fopen("/proc/self/comm", "re");
+	assert_non_null(f);
+	assert_non_null(fgets(comm, sizeof(comm), f));
+	fclose(f);
+	comm[strcspn(comm, "\n")] = '\0';
+	assert_string_equal(peer_comm(&p), comm);
+	assert_true(p.comm_read);
+	/* Read once: a later change of name is not seen. */
+	snprintf(p.comm, sizeof(p.comm), "cached");
+	assert_string_equal(peer_comm(&p), "cached");
+	close(sv[0]);
+	close(sv[1]);
+}
+
+static void
+test_the_command_name_of_a_gone_process_is_empty(void **state)
+{
+	struct peer p;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = 0;
+	assert_string_equal(peer_comm(&p), "");
+	memset(&p, 0, sizeof(p));
+	p.pid = 0x7ffffff0;
+	assert_string_equal(peer_comm(&p), "");
 }
 
 static void
 test_peer_from_fd_on_a_socketpair_is_ourselves(void **state)
 {
 	struct peer p;
-	char comm[64] = "";
-	FILE *f;
-	size_t i;
-	bool has_gid = false;
 	int sv[2];
 
 	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
-	memset(&p, 0, sizeof(p));
+	memset(&p, 0x55, sizeof(p));
 	assert_int_equal(peer_from_fd(sv[0], &p), 0);
 	assert_int_equal(p.pid, getpid());
 	assert_int_equal(p.uid, geteuid());
 	assert_int_equal(p.gid, getegid());
-	assert_true(p.n_groups >= 1 && p.n_groups <= 64);
-	for (i = 0; i < p.n_groups; i++)
-		if (p.groups[i] == getegid())
-			has_gid = true;
-	assert_true(has_gid);
-
-	f = fopen("/proc/self/comm", "re");
-	assert_non_null(f);
-	assert_non_null(fgets(comm, sizeof(comm), f));
-	fclose(f);
-	comm[strcspn(comm, "\n")] = '\0';
-	assert_string_equal(p.comm, comm);
-	assert_null(strchr(p.comm, '\n'));
-
+	/* Nothing else is read yet. */
+	assert_null(p.groups);
+	assert_false(p.socket_groups);
+	assert_false(p.user_groups);
+	assert_false(p.comm_read);
 	close(sv[0]);
 	close(sv[1]);
 }
@@ -193,6 +250,9 @@ main(void)
 		cmocka_unit_test(test_a_group_list_alone_refuses_non_members),
 		cmocka_unit_test(test_peer_from_fd_on_a_socketpair_is_ourselves),
 		cmocka_unit_test(test_user_groups_are_looked_up_only_on_request),
+		cmocka_unit_test(test_socket_groups_are_read_only_on_request),
+		cmocka_unit_test(test_the_command_name_is_read_only_when_asked_for),
+		cmocka_unit_test(test_the_command_name_of_a_gone_process_is_empty),
 		cmocka_unit_test(test_peer_from_fd_fails_on_a_non_socket_and_leaves_the_peer_alone),
 	};
 

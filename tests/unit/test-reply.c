@@ -731,6 +731,345 @@ error_text_never_contains_a_token_or_ticket(void **state)
 	}
 }
 
+/* ---- the server's text is scrubbed before it is cut or recoded ---- */
+
+#define PASSWORD "Zq9-vX4t-Lp2w-Rk7m"
+#define SEC "f03741b6-f634-48d6-9308-c8fb871150c2"
+/* "pässwörd-Ünï" in UTF-8, and as a JSON string escapes it. */
+#define PASSWORD_UTF8 "p\xc3\xa4ssw\xc3\xb6rd-\xc3\x9cn\xc3\xaf"
+#define PASSWORD_JSON "p\\u00e4ssw\\u00f6rd-\\u00dcn\\u00ef"
+
+/* Classify with the secrets of a running broker: PASSWORD, SEC, a held token and a sent ticket. */
+static struct reply
+classify_scrubbed(enum reply_kind kind, long status, const char *body, const char *password)
+{
+	struct reply_input in = {
+		.transport = TRANSPORT_OK,
+		.http_status = status,
+		.body = body,
+		.body_len = strlen(body),
+		.secrets = { password, SEC, "HELD-token-abc", "HELD-md-def", "TICKET-sent-42" },
+	};
+	struct reply r;
+
+	assert_int_equal(reply_classify(kind, &in, NOW, &r), 0);
+	return r;
+}
+
+/* No 4-byte piece of secret is in text. */
+static void
+assert_no_piece_of(const char *text, const char *secret)
+{
+	size_t n = strlen(secret);
+
+	for (size_t i = 0; i + 4 <= n; i++)
+		if (memmem(text, strlen(text), secret + i, 4) != NULL)
+			fail_msg("\"%s\" holds a piece of a secret (from byte %zu)", text, i);
+}
+
+static void
+password_quoted_after_82_bytes_is_withheld_whole(void **state)
+{
+	char body[512];
+	struct reply r;
+
+	/* ISSUE 8.4: cut at 96 bytes first, 14 of its characters used to get through. */
+	snprintf(body, sizeof(body), "{\"errorText\":\"%082d%s and more\"}", 0, PASSWORD);
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, body, PASSWORD);
+	assert_int_equal(r.outcome, REPLY_BAD_CREDENTIALS);
+	assert_non_null(strstr(r.error, "withheld"));
+	assert_no_piece_of(r.error, PASSWORD);
+	reply_clear(&r);
+}
+
+static void
+utf8_password_quoted_is_withheld(void **state)
+{
+	struct reply r;
+
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 401,
+	    "{\"errorText\":\"wrong password " PASSWORD_JSON " for demo\"}", PASSWORD_UTF8);
+	assert_int_equal(r.outcome, REPLY_BAD_CREDENTIALS);
+	assert_non_null(strstr(r.error, "withheld"));
+	assert_null(strstr(r.error, "ssw"));
+	reply_clear(&r);
+	/* Raw UTF-8 in the JSON, not escaped, is the same text. */
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200,
+	    "{\"errorText\":\"wrong password " PASSWORD_UTF8 "\"}", PASSWORD_UTF8);
+	assert_non_null(strstr(r.error, "withheld"));
+	reply_clear(&r);
+}
+
+static void
+cut_off_quotes_are_withheld(void **state)
+{
+	static const char *const bodies[] = {
+		/* the server cut the echo: the text ends with the password's start */
+		"{\"errorText\":\"password was: Zq9-vX4t\"}",
+		"{\"errorText\":\"password was: Zq9-\"}",
+		"{\"errorText\":\"password was: Zq9 \\n\"}",
+		/* a UTF-8 password cut inside a character */
+		"{\"errorText\":\"password was: p\\u00e4\"}",
+		/* the secret's start anywhere */
+		"{\"errorText\":\"Zq9-v... is wrong\"}",
+		"{\"errorText\":\"sec f037 is wrong\"}",
+	};
+
+	for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+		const char *pw = i == 3 ? PASSWORD_UTF8 : PASSWORD;
+		struct reply r = classify_scrubbed(REPLY_KIND_REQUEST, 200, bodies[i], pw);
+
+		if (strstr(r.error, "withheld") == NULL)
+			fail_msg("not withheld: %s -> %s", bodies[i], r.error);
+		assert_no_piece_of(r.error, pw);
+		reply_clear(&r);
+	}
+}
+
+static void
+tokens_and_tickets_quoted_are_withheld(void **state)
+{
+	static const struct {
+		enum reply_kind kind;
+		long status;
+		const char *body;
+	} cases[] = {
+		/* the held token, the held md token, the ticket sent */
+		{ REPLY_KIND_RENEWAL, 200, "{\"errorText\":\"token HELD-token-abc expired\"}" },
+		{ REPLY_KIND_RENEWAL, 401, "{\"errorText\":\"no session for HELD-md-def\"}" },
+		{ REPLY_KIND_REQUEST, 200, "{\"errorText\":\"Invalid p-ticket TICKET-sent-42\"}" },
+		/* the reply's own token and ticket */
+		{ REPLY_KIND_REQUEST, 401, "{\"accessToken\":\"NEW-tok-xyz\",\"errorText\":\"NEW-tok-xyz is void\"}" },
+		{ REPLY_KIND_REQUEST, 503, "{\"p-ticket\":\"NEWTICKET99\",\"errorText\":\"retry NEWTICKET99\"}" },
+		{ REPLY_KIND_REQUEST, 423, "{\"errorText\":\"sec " SEC " locked\"}" },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct reply r = classify_scrubbed(cases[i].kind, cases[i].status, cases[i].body, PASSWORD);
+
+		if (strstr(r.error, "withheld") == NULL)
+			fail_msg("not withheld: %s -> %s", cases[i].body, r.error);
+		assert_no_piece_of(r.error, "HELD-token-abc");
+		assert_no_piece_of(r.error, "HELD-md-def");
+		assert_no_piece_of(r.error, "TICKET-sent-42");
+		assert_no_piece_of(r.error, "NEW-tok-xyz");
+		assert_no_piece_of(r.error, "NEWTICKET99");
+		assert_no_piece_of(r.error, SEC);
+		reply_clear(&r);
+	}
+}
+
+static void
+transport_error_quoting_a_secret_is_withheld(void **state)
+{
+	struct reply_input in = {
+		.transport = TRANSPORT_FAILED_AFTER_SEND,
+		.transport_error = "Weird server reply: HELD-token-abc",
+		.secrets = { PASSWORD, SEC, "HELD-token-abc" },
+	};
+	struct reply r;
+
+	assert_int_equal(reply_classify(REPLY_KIND_RENEWAL, &in, NOW, &r), 0);
+	assert_int_equal(r.outcome, REPLY_TRANSIENT);
+	assert_non_null(strstr(r.error, "withheld"));
+	assert_no_piece_of(r.error, "HELD-token-abc");
+	reply_clear(&r);
+}
+
+static void
+text_our_cut_would_end_in_a_secrets_start_is_withheld(void **state)
+{
+	char body[512];
+	struct reply r;
+
+	/* "Zq9" stands at bytes 93..95, cut off at 96 from the rest: withheld as a cut-off quote. */
+	snprintf(body, sizeof(body), "{\"errorText\":\"%093dZq9 is not the start of anything\"}", 0);
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, body, PASSWORD);
+	assert_non_null(strstr(r.error, "withheld"));
+	reply_clear(&r);
+	/* Elsewhere, three bytes of it are not a quote. */
+	snprintf(body, sizeof(body), "{\"errorText\":\"%050dZq9 is not the start of anything\"}", 0);
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, body, PASSWORD);
+	assert_null(strstr(r.error, "withheld"));
+	reply_clear(&r);
+}
+
+static void
+text_without_a_secret_is_kept(void **state)
+{
+	struct reply r = classify_scrubbed(REPLY_KIND_REQUEST, 200, BAD_PASSWORD_BODY, "demo-password");
+
+	assert_string_equal(r.error, "credentials rejected: Incorrect username or password. Please try again.");
+	reply_clear(&r);
+	/* Two bytes of a secret's start at the end are no quote. */
+	r = classify_scrubbed(REPLY_KIND_REQUEST, 200, "{\"errorText\":\"no Zq\"}", PASSWORD);
+	assert_string_equal(r.error, "credentials rejected: no Zq");
+	reply_clear(&r);
+}
+
+static void
+quote_detection_rules(void **state)
+{
+	assert_true(reply_text_quotes("x hunter2 y", 11, "hunter2"));
+	assert_true(reply_text_quotes("x hunt", 6, "hunter2"));
+	assert_true(reply_text_quotes("x hun", 5, "hunter2"));
+	assert_false(reply_text_quotes("x hu", 4, "hunter2"));
+	assert_false(reply_text_quotes("x unter2", 8, "hunter2"));
+	assert_true(reply_text_quotes("ab", 2, "ab"));           /* a short secret, whole */
+	assert_false(reply_text_quotes("a", 1, "ab"));
+	assert_false(reply_text_quotes("anything", 8, ""));
+	assert_false(reply_text_quotes("anything", 8, NULL));
+	/* Bytes after a NUL still count: the length decides. */
+	assert_true(reply_text_quotes("x\0hunter", 8, "hunter2"));
+}
+
+/* ---- tokens are checked on receipt ---- */
+
+static void
+tokens_that_are_not_b64token_make_the_reply_malformed(void **state)
+{
+	static const char *const bodies[] = {
+		"{\"accessToken\":\"AT secret\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"AT\\r\\nX-Evil: 1\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"AT\\u0000x\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"=AT\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"A=T\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"AT\\u00e9\",\"expirationTime\":\"" EXP_TEXT "\"}",
+		"{\"accessToken\":\"AT\",\"mdAccessToken\":\"MD\\tx\",\"expirationTime\":\"" EXP_TEXT "\"}",
+	};
+
+	for (int k = 0; k < 2; k++) {
+		for (size_t i = 0; i < sizeof(bodies) / sizeof(bodies[0]); i++) {
+			struct reply r = classify_200(k, bodies[i]);
+
+			if (r.outcome != REPLY_TRANSIENT)
+				fail_msg("accepted: %s", bodies[i]);
+			assert_no_token(&r);
+			assert_non_null(strstr(r.error, "malformed reply"));
+			reply_clear(&r);
+		}
+	}
+}
+
+static void
+b64token_characters_and_padding_are_accepted(void **state)
+{
+	struct reply r = classify_200(REPLY_KIND_REQUEST,
+	    "{\"accessToken\":\"aZ09-._~+/==\",\"mdAccessToken\":\"x=\",\"expirationTime\":\"" EXP_TEXT "\"}");
+
+	assert_int_equal(r.outcome, REPLY_SUCCESS);
+	assert_string_equal(r.token.access_token, "aZ09-._~+/==");
+	reply_clear(&r);
+}
+
+static void
+token_length_is_bounded_at_8_kib(void **state)
+{
+	char *body = malloc(9000);
+	struct reply r;
+
+	assert_non_null(body);
+	snprintf(body, 9000, "{\"accessToken\":\"%08192d\",\"expirationTime\":\"" EXP_TEXT "\"}", 0);
+	r = classify_200(REPLY_KIND_REQUEST, body);
+	assert_int_equal(r.outcome, REPLY_SUCCESS);
+	reply_clear(&r);
+	snprintf(body, 9000, "{\"accessToken\":\"%08193d\",\"expirationTime\":\"" EXP_TEXT "\"}", 0);
+	r = classify_200(REPLY_KIND_REQUEST, body);
+	assert_int_equal(r.outcome, REPLY_TRANSIENT);
+	reply_clear(&r);
+	free(body);
+}
+
+static void
+a_user_name_that_is_not_clean_utf8_is_left_out(void **state)
+{
+	static const char *const bad[] = {
+		"bad\xff", "over\xc0\xaflong", "ctl\\u0007", "c1\\u0085", "nul\\u0000x", "sur\xed\xa0\x80rogate",
+	};
+	char body[256];
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct reply r;
+
+		snprintf(body, sizeof(body), "{\"accessToken\":\"AT\",\"expirationTime\":\"" EXP_TEXT "\","
+		    "\"name\":\"%s\"}", bad[i]);
+		r = classify_200(REPLY_KIND_REQUEST, body);
+		assert_int_equal(r.outcome, REPLY_SUCCESS);
+		if (r.token.name != NULL)
+			fail_msg("kept the name of %s", body);
+		reply_clear(&r);
+	}
+}
+
+static void
+a_user_name_in_utf8_is_kept(void **state)
+{
+	struct reply r = classify_200(REPLY_KIND_REQUEST,
+	    "{\"accessToken\":\"AT\",\"expirationTime\":\"" EXP_TEXT "\",\"name\":\"J\\u00fcrgen \xe2\x82\xac\xf0\x9f\x98\x80\"}");
+
+	assert_int_equal(r.outcome, REPLY_SUCCESS);
+	assert_string_equal(r.token.name, "J\xc3\xbcrgen \xe2\x82\xac\xf0\x9f\x98\x80");
+	reply_clear(&r);
+}
+
+/* ---- the clock correction is bounded ---- */
+
+static void
+date_far_off_is_ignored_and_said_so(void **state)
+{
+	/* ISSUE 8.5: a 1994 Date made the token live until 2058. */
+	struct reply r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL,
+	    "Sun, 06 Nov 1994 08:49:37 GMT", NOW);
+
+	assert_int_equal(r.outcome, REPLY_SUCCESS);
+	assert_true(r.date_ignored);
+	assert_true(r.date_skew < -(int64_t)(30 * 365 * 24) * (int64_t)USEC_PER_HOUR);
+	assert_int_equal(r.token.expiration, EXP);
+	reply_clear(&r);
+	/* Far ahead, likewise. */
+	r = classify_http(REPLY_KIND_RENEWAL, 200, TOKEN_BODY, NULL, "Fri, 01 Jan 2100 00:00:00 GMT", NOW);
+	assert_true(r.date_ignored);
+	assert_int_equal(r.token.expiration, EXP);
+	reply_clear(&r);
+}
+
+static void
+date_just_past_the_bound_is_ignored(void **state)
+{
+	struct reply r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL,
+	    "Sat, 28 Nov 2026 13:29:59 GMT", NOW);
+
+	assert_true(r.date_ignored);
+	assert_int_equal(r.token.expiration, EXP);
+	reply_clear(&r);
+	r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL, "Sat, 28 Nov 2026 13:30:00 GMT", NOW);
+	assert_false(r.date_ignored);
+	assert_int_equal(r.token.expiration, EXP + USEC_PER_HOUR - USEC_PER_SEC);
+	reply_clear(&r);
+}
+
+static void
+ten_minutes_of_skew_is_still_corrected(void **state)
+{
+	/* tests/integration/failures/test-clock-skew.sh: a 60 s token, server 600 s behind. */
+	struct reply r = classify_http(REPLY_KIND_RENEWAL, 200,
+	    "{\"accessToken\":\"AT\",\"expirationTime\":\"2026-11-28T14:21:00Z\"}", NULL,
+	    "Sat, 28 Nov 2026 14:20:00 GMT", NOW);
+
+	assert_false(r.date_ignored);
+	assert_int_equal(r.token.expiration, NOW + 59 * USEC_PER_SEC);
+	reply_clear(&r);
+}
+
+static void
+a_reply_without_token_never_says_its_date_was_ignored(void **state)
+{
+	struct reply r = classify_http(REPLY_KIND_REQUEST, 503, "", NULL, "Sun, 06 Nov 1994 08:49:37 GMT", NOW);
+
+	assert_false(r.date_ignored);
+	reply_clear(&r);
+}
+
 /* ---- counting against MaxFailedRequestsPerHour ---- */
 
 static void
@@ -997,6 +1336,23 @@ main(void)
 		cmocka_unit_test(server_clock_behind_by_an_hour_is_corrected),
 		cmocka_unit_test(skew_of_exactly_two_seconds_is_corrected),
 		cmocka_unit_test(skew_below_two_seconds_is_not_corrected),
+		cmocka_unit_test(password_quoted_after_82_bytes_is_withheld_whole),
+		cmocka_unit_test(utf8_password_quoted_is_withheld),
+		cmocka_unit_test(cut_off_quotes_are_withheld),
+		cmocka_unit_test(tokens_and_tickets_quoted_are_withheld),
+		cmocka_unit_test(transport_error_quoting_a_secret_is_withheld),
+		cmocka_unit_test(text_our_cut_would_end_in_a_secrets_start_is_withheld),
+		cmocka_unit_test(text_without_a_secret_is_kept),
+		cmocka_unit_test(quote_detection_rules),
+		cmocka_unit_test(tokens_that_are_not_b64token_make_the_reply_malformed),
+		cmocka_unit_test(b64token_characters_and_padding_are_accepted),
+		cmocka_unit_test(token_length_is_bounded_at_8_kib),
+		cmocka_unit_test(a_user_name_that_is_not_clean_utf8_is_left_out),
+		cmocka_unit_test(a_user_name_in_utf8_is_kept),
+		cmocka_unit_test(date_far_off_is_ignored_and_said_so),
+		cmocka_unit_test(date_just_past_the_bound_is_ignored),
+		cmocka_unit_test(ten_minutes_of_skew_is_still_corrected),
+		cmocka_unit_test(a_reply_without_token_never_says_its_date_was_ignored),
 		cmocka_unit_test(corrected_expiration_in_the_past_is_not_negative),
 		cmocka_unit_test(error_text_never_contains_a_token_or_ticket),
 		cmocka_unit_test(request_failures_that_reached_the_server_count),

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -96,6 +97,8 @@ static char dir[64];
 static char sock_path[128];
 static char broker_dummy;
 static struct rlimit nofile_limit;   /* restored after every test */
+static int stderr_saved = -1;        /* stderr while a test captures it */
+static char stderr_path[160];
 
 #define BROKER ((struct broker *)&broker_dummy)
 
@@ -139,6 +142,7 @@ setup(void **state)
 	if (base == NULL)
 		return -1;
 	srv = NULL;
+	stderr_saved = -1;
 	return getrlimit(RLIMIT_NOFILE, &nofile_limit);
 }
 
@@ -146,6 +150,14 @@ static int
 teardown(void **state)
 {
 	char sub[160];
+
+	if (stderr_saved >= 0) {
+		fflush(stderr);
+		dup2(stderr_saved, STDERR_FILENO);
+		close(stderr_saved);
+		stderr_saved = -1;
+		unlink(stderr_path);
+	}
 
 	setrlimit(RLIMIT_NOFILE, &nofile_limit);
 	server_free(srv);
@@ -440,7 +452,7 @@ test_get_info_names_the_service_and_its_interfaces(void **state)
 	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
 	assert_string_equal(json_object_get_string(j_param(r, "product")), "tvtokend");
 	assert_string_equal(json_object_get_string(j_param(r, "version")), TVTOKEND_VERSION);
-	assert_string_equal(json_object_get_string(j_param(r, "url")), "https://varlink.org");
+	assert_string_equal(json_object_get_string(j_param(r, "url")), "https://github.com/tvtokend/tvtokend");
 	ifs = j_param(r, "interfaces");
 	assert_true(json_object_is_type(ifs, json_type_array));
 	assert_int_equal(json_object_array_length(ifs), 2);
@@ -1777,6 +1789,883 @@ test_a_socket_from_systemd_is_served_and_its_file_kept(void **state)
 	assert_int_equal(access(sock_path, F_OK), 0);
 }
 
+/* ---- protocol corners: what a reply echoes is always valid JSON and UTF-8 ---- */
+
+/* The next reply as raw bytes, checked: one message, valid UTF-8, no NUL before its end. */
+static char *
+tc_reply_raw_checked(struct tc *c, size_t *len)
+{
+	char *raw = tc_next_raw(c, TIMEOUT_MS);
+
+	assert_non_null(raw);
+	*len = strlen(raw);
+	assert_true(varlink_utf8_valid(raw, *len));
+	return raw;
+}
+
+static void
+test_a_method_name_with_a_nul_is_not_run_and_is_named_in_full(void **state)
+{
+	static const char full[] = "io.tvtokend.Broker.GetToken\0x";
+	struct tc *c;
+	struct json_object *r, *v;
+	char *raw;
+	size_t len;
+
+	fake_set_token(1, "tok-1", false);
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\\u0000x\"}");
+	raw = tc_reply_raw_checked(c, &len);
+	assert_null(strstr(raw, "tok-1"));
+	assert_non_null(strstr(raw, "GetToken\\u0000x"));
+	r = json_tokener_parse(raw);
+	assert_non_null(r);
+	assert_error(r, "org.varlink.service.MethodNotFound");
+	v = j_param(r, "method");
+	assert_int_equal(json_object_get_string_len(v), sizeof(full) - 1);
+	assert_memory_equal(json_object_get_string(v), full, sizeof(full) - 1);
+	json_object_put(r);
+	free(raw);
+	/* The connection goes on. */
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(c);
+	assert_token_reply(r, 1, "tok-1");
+	json_object_put(r);
+	tc_close(c);
+}
+
+static void
+test_an_interface_name_with_a_nul_is_interface_not_found(void **state)
+{
+	struct tc *c;
+	struct json_object *r;
+	char *raw;
+	size_t len;
+
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+		   "\"parameters\":{\"interface\":\"io.tvtokend.Broker\\u0000\"}}");
+	raw = tc_reply_raw_checked(c, &len);
+	r = json_tokener_parse(raw);
+	assert_error(r, "org.varlink.service.InterfaceNotFound");
+	assert_int_equal(json_object_get_string_len(j_param(r, "interface")), strlen("io.tvtokend.Broker") + 1);
+	json_object_put(r);
+	free(raw);
+	tc_close(c);
+}
+
+static void
+test_a_parameter_name_with_a_nul_is_invalid_parameter(void **state)
+{
+	struct tc *c;
+	struct json_object *r;
+
+	fake_lc.state = LC_REQUESTING;
+	start();
+	c = tc_connect();
+	/* Read as "wait" it would hold the call. */
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\",\"parameters\":{\"wait\\u0000x\":true}}");
+	r = tc_reply(c);
+	assert_error(r, "org.varlink.service.InvalidParameter");
+	assert_int_equal(json_object_get_string_len(j_param(r, "parameter")), 6);
+	json_object_put(r);
+	tc_close(c);
+}
+
+static void
+test_an_overlong_utf8_sequence_closes_the_connection_without_a_reply(void **state)
+{
+	struct tc *c;
+
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"io.tvtokend.\xc0\xae" "Broker.Nope\"}");
+	assert_true(tc_closed(c, TIMEOUT_MS));
+	tc_close(c);
+}
+
+static void
+test_escapes_that_are_not_characters_are_echoed_as_valid_utf8(void **state)
+{
+	struct tc *c;
+	struct json_object *r;
+	char *raw;
+	size_t len;
+
+	start();
+	c = tc_connect();
+	/* A lone surrogate and control characters, escaped: valid JSON, echoed in the error. */
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.N\\ud800o\\u0001\\u001f\\\"\"}");
+	raw = tc_reply_raw_checked(c, &len);
+	r = json_tokener_parse(raw);
+	assert_non_null(r);
+	assert_error(r, "org.varlink.service.MethodNotFound");
+	assert_string_equal(json_object_get_string(j_param(r, "method")),
+			    "io.tvtokend.Broker.N\xef\xbf\xbdo\001\037\"");
+	json_object_put(r);
+	free(raw);
+	tc_close(c);
+}
+
+/* A call whose "parameters" member "wait" holds arrays nested to depth levels in all. */
+static char *
+deep_call(unsigned depth)
+{
+	static const char head[] = "{\"method\":\"io.tvtokend.Broker.GetToken\",\"parameters\":{\"wait\":";
+	size_t n = sizeof(head) - 1, i;
+	char *s = malloc(n + 2 * depth + 3);
+
+	assert_non_null(s);
+	memcpy(s, head, n);
+	for (i = 0; i + 2 < depth; i++)
+		s[n++] = '[';
+	for (i = 0; i + 2 < depth; i++)
+		s[n++] = ']';
+	s[n++] = '}';
+	s[n++] = '}';
+	s[n] = '\0';
+	return s;
+}
+
+static void
+test_a_call_nested_too_deep_gets_invalid_parameter_then_the_connection_closes(void **state)
+{
+	struct tc *c;
+	struct json_object *r;
+	char *s;
+
+	start();
+	c = tc_connect();
+	s = deep_call(VARLINK_DEPTH_MAX);
+	tc_send(c, s);
+	free(s);
+	r = tc_reply(c);
+	assert_error(r, "org.varlink.service.InvalidParameter");
+	assert_string_equal(json_object_get_string(j_param(r, "parameter")), "wait");
+	json_object_put(r);
+	/* One level more cannot be read: the error comes first, then the close. */
+	s = deep_call(VARLINK_DEPTH_MAX + 1);
+	tc_send(c, s);
+	free(s);
+	r = tc_reply(c);
+	assert_error(r, "org.varlink.service.InvalidParameter");
+	assert_string_equal(json_object_get_string(j_param(r, "parameter")), "wait");
+	json_object_put(r);
+	assert_true(tc_closed(c, TIMEOUT_MS));
+	tc_close(c);
+}
+
+static void
+test_get_info_and_descriptions_stay_the_same_across_calls(void **state)
+{
+	struct tc *c;
+	char *a, *b;
+	size_t la, lb;
+
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	tc_send(c, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	a = tc_reply_raw_checked(c, &la);
+	b = tc_reply_raw_checked(c, &lb);
+	assert_string_equal(a, b);
+	assert_non_null(strstr(a, "\"url\":\"https://github.com/tvtokend/tvtokend\""));
+	free(a);
+	free(b);
+	tc_close(c);
+}
+
+static void
+test_a_token_reply_is_written_anew_for_each_generation(void **state)
+{
+	struct tc *c;
+	struct json_object *r;
+
+	fake_set_token(1, "tok-1", false);
+	start();
+	c = tc_connect();
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(c);
+	assert_token_reply(r, 1, "tok-1");
+	json_object_put(r);
+	fake_set_token(2, "tok-2", false);
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(c);
+	assert_token_reply(r, 2, "tok-2");
+	json_object_put(r);
+	/* Dropped and replaced under the same generation (a restored state file): the new one. */
+	fake_drop_token(LC_REQUESTING);
+	server_token_lost(srv);
+	fake_set_token(2, "tok-2b", false);
+	tc_send(c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(c);
+	assert_token_reply(r, 2, "tok-2b");
+	json_object_put(r);
+	tc_close(c);
+}
+
+static void
+test_watchers_are_counted_until_their_stream_ends(void **state)
+{
+	struct tc *a, *b;
+
+	fake_set_token(1, "tok-1", false);
+	start();
+	a = tc_connect();
+	b = tc_connect();
+	tc_send(a, "{\"method\":\"io.tvtokend.Broker.GetToken\",\"more\":true}");
+	tc_send(b, "{\"method\":\"io.tvtokend.Broker.GetToken\",\"more\":true}");
+	pump(20);
+	assert_int_equal(server_watchers(srv), 2);
+	tc_close(a);
+	pump(20);
+	assert_int_equal(server_watchers(srv), 1);
+	fake_drop_token(LC_EXPIRED);
+	server_token_lost(srv);
+	pump(20);
+	assert_int_equal(server_watchers(srv), 0);
+	assert_int_equal(server_clients(srv), 1);
+	tc_close(b);
+}
+
+/* ---- back-pressure and memory ---- */
+
+/* Call i of a pipelined batch: mixed (it names i in its reply, or has a large reply), or descriptions only. */
+static size_t
+batch_call(char *buf, size_t size, unsigned i, bool mixed)
+{
+	int n;
+
+	if (mixed && i % 3 == 0)
+		n = snprintf(buf, size, "{\"method\":\"io.tvtokend.Broker.GetStatus\"}");
+	else if (mixed && i % 3 == 1)
+		n = snprintf(buf, size, "{\"method\":\"io.tvtokend.Broker.Nope%u\"}", i);
+	else
+		n = snprintf(buf, size, "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+				       "\"parameters\":{\"interface\":\"io.tvtokend.Broker\"}}");
+	assert_true(n > 0 && (size_t)n < size);
+	return (size_t)n + 1;   /* with the NUL */
+}
+
+/* Check that reply r answers call i of batch_call. */
+static void
+assert_batch_reply(struct json_object *r, unsigned i, bool mixed)
+{
+	char name[64];
+
+	if (mixed && i % 3 == 0) {
+		assert_null(j_error(r));
+		assert_non_null(j_param(r, "renewalsLeftThisHour"));
+	} else if (mixed && i % 3 == 1) {
+		assert_error(r, "org.varlink.service.MethodNotFound");
+		snprintf(name, sizeof(name), "io.tvtokend.Broker.Nope%u", i);
+		assert_string_equal(json_object_get_string(j_param(r, "method")), name);
+	} else {
+		assert_null(j_error(r));
+		assert_non_null(strstr(json_object_get_string(j_param(r, "description")),
+				       "interface io.tvtokend.Broker\n"));
+	}
+}
+
+/* n calls of batch_call in one buffer; its size in *len. */
+static char *
+batch(unsigned n, bool mixed, size_t *len)
+{
+	char *buf = malloc((size_t)n * 160);
+	unsigned i;
+
+	assert_non_null(buf);
+	*len = 0;
+	for (i = 0; i < n; i++)
+		*len += batch_call(buf + *len, 160, i, mixed);
+	return buf;
+}
+
+/* Read n replies of batch_call in order. */
+static void
+tc_read_batch(struct tc *c, unsigned n, bool mixed)
+{
+	struct json_object *r;
+	unsigned i;
+
+	for (i = 0; i < n; i++) {
+		r = tc_next(c, TIMEOUT_MS);
+		if (r == NULL)
+			fail_msg("reply %u of %u did not come", i, n);
+		assert_batch_reply(r, i, mixed);
+		json_object_put(r);
+	}
+}
+
+/* Send what the socket takes now, without waiting; the new offset. */
+static size_t
+tc_send_some(struct tc *c, const char *buf, size_t off, size_t len)
+{
+	ssize_t w;
+
+	while (off < len) {
+		w = send(c->fd, buf + off, len - off, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			break;
+		assert_true(w > 0);
+		off += (size_t)w;
+	}
+	return off;
+}
+
+/* The most a client with nothing held may hold in the server: its output bound, one reply, its input. */
+#define ONE_CLIENT_MAX (2 * SERVER_OUTPUT_HIGH + 2 * 65537 + 4096)
+
+/*
+ * Pipeline n batch calls without reading until the server stops reading
+ * (its buffers bounded meanwhile), then read every reply in order while
+ * sending the rest.
+ */
+static void
+pipeline_without_reading(struct tc *c, unsigned n, bool mixed)
+{
+	usec_t deadline = time_monotonic() + 60 * USEC_PER_SEC;
+	struct json_object *r;
+	size_t len, off = 0, stalled = 0;
+	char *calls = batch(n, mixed, &len);
+	unsigned got = 0;
+
+	/* Send until the socket takes nothing, twice in a row with the server running between. */
+	while (off < len && stalled < 2 && time_monotonic() < deadline) {
+		size_t before = off;
+
+		off = tc_send_some(c, calls, off, len);
+		pump(50);
+		stalled = off == before ? stalled + 1 : 0;
+		assert_true(server_pending(srv) <= ONE_CLIENT_MAX);
+	}
+	assert_true(server_pending(srv) <= ONE_CLIENT_MAX);
+	assert_int_equal(server_clients(srv), 1);
+	/* Now read: every reply, in order, the rest of the calls sent as room appears. */
+	while (got < n) {
+		assert_true(time_monotonic() < deadline);
+		off = tc_send_some(c, calls, off, len);
+		r = tc_next(c, 50);
+		if (r == NULL) {
+			assert_false(c->eof);
+			continue;
+		}
+		assert_batch_reply(r, got, mixed);
+		json_object_put(r);
+		got++;
+	}
+	assert_int_equal(off, len);
+	free(calls);
+}
+
+static void
+test_a_client_that_pipelines_faster_than_it_reads_gets_every_reply_in_order(void **state)
+{
+	struct tc *c;
+
+	fake_set_token(1, "tok-1", false);
+	start();
+	c = tc_connect();
+	pipeline_without_reading(c, 2000, true);
+	tc_assert_quiet(c);
+	assert_int_equal(server_pending(srv), 0);
+	tc_close(c);
+}
+
+static void
+test_300_pipelined_interface_descriptions_all_arrive(void **state)
+{
+	struct tc *c;
+
+	start();
+	c = tc_connect();
+	pipeline_without_reading(c, 300, false);
+	tc_assert_quiet(c);
+	tc_close(c);
+}
+
+static void
+test_a_client_that_never_reads_is_not_read_either_and_others_are_served(void **state)
+{
+	struct tc *hog, *other;
+	struct json_object *r;
+	char *calls;
+	size_t len, off = 0, stalled = 0;
+	unsigned rounds;
+
+	start();
+	hog = tc_connect();
+	other = tc_connect();
+	calls = batch(8000, false, &len);
+	for (rounds = 0; rounds < 400 && stalled < 3 && off < len; rounds++) {
+		size_t before = off;
+
+		off = tc_send_some(hog, calls, off, len);
+		pump(20);
+		stalled = off == before ? stalled + 1 : 0;
+	}
+	free(calls);
+	/* The socket took no more: the server is not reading it, and holds little for it. */
+	assert_int_equal(stalled, 3);
+	assert_true(server_pending(srv) <= ONE_CLIENT_MAX);
+	assert_int_equal(server_clients(srv), 2);
+	tc_send(other, "{\"method\":\"io.tvtokend.Broker.GetStatus\"}");
+	r = tc_reply(other);
+	assert_int_equal(json_object_get_int(j_param(r, "clients")), 2);
+	json_object_put(r);
+	tc_close(hog);
+	tc_close(other);
+}
+
+/* Read the file at path into a malloc'd string. */
+static char *
+slurp(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	char *s;
+	long n;
+
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	assert_true(n >= 0);
+	rewind(f);
+	s = calloc(1, (size_t)n + 1);
+	assert_non_null(s);
+	assert_int_equal(fread(s, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return s;
+}
+
+/* Send what the server logs to a file (log.c writes to stderr here). */
+static void
+capture_stderr(void)
+{
+	int fd;
+
+	snprintf(stderr_path, sizeof(stderr_path), "%s/stderr", dir);
+	fflush(stderr);
+	fd = open(stderr_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	stderr_saved = dup(STDERR_FILENO);
+	assert_true(stderr_saved >= 0);
+	assert_true(dup2(fd, STDERR_FILENO) >= 0);
+	close(fd);
+}
+
+/* Stop capturing; what was logged (malloc'd). */
+static char *
+captured_stderr(void)
+{
+	char *s;
+
+	fflush(stderr);
+	dup2(stderr_saved, STDERR_FILENO);
+	close(stderr_saved);
+	stderr_saved = -1;
+	s = slurp(stderr_path);
+	unlink(stderr_path);
+	return s;
+}
+
+/* How many times needle occurs in s. */
+static unsigned
+count_of(const char *s, const char *needle)
+{
+	unsigned n = 0;
+
+	while ((s = strstr(s, needle)) != NULL) {
+		n++;
+		s += strlen(needle);
+	}
+	return n;
+}
+
+static void
+test_past_max_pending_output_the_largest_clients_are_dropped_and_the_rest_served(void **state)
+{
+	enum { HOGS = 20 };
+	struct tc *hogs[HOGS], *modest, *fresh;
+	struct json_object *r;
+	char *calls, *log;
+	size_t len;
+	unsigned i;
+
+	cfg.max_clients = 64;
+	cfg.max_pending_output = 64 * 1024;
+	fake_set_token(1, "tok-1", false);
+	start();
+	capture_stderr();
+	modest = tc_connect();
+	/* Three calls and no reading: well within its share. */
+	calls = batch(3, true, &len);
+	tc_send_raw(modest, calls, len);
+	free(calls);
+	pump(20);
+	/* 150 descriptions each, never read: more than the kernel holds for them. */
+	calls = batch(150, false, &len);
+	for (i = 0; i < HOGS; i++) {
+		hogs[i] = tc_connect();
+		assert_true(tc_send_raw_try(hogs[i], calls, len));
+	}
+	free(calls);
+	pump(500);
+	/* Bounded in total, by dropping the largest: some of the hogs, not the modest one. */
+	assert_true(server_pending(srv) <= 64 * 1024);
+	assert_true(server_clients(srv) < HOGS + 1);
+	assert_true(server_clients(srv) >= 2);
+	/* Someone new is answered at once. */
+	fresh = tc_connect();
+	tc_send(fresh, "{\"method\":\"io.tvtokend.Broker.GetStatus\"}");
+	r = tc_reply(fresh);
+	assert_string_equal(json_object_get_string(j_param(r, "state")), "valid");
+	json_object_put(r);
+	tc_read_batch(modest, 3, true);
+	log = captured_stderr();
+	assert_true(count_of(log, "all clients hold more than MaxPendingOutput=64K: dropped") >= 1);
+	free(log);
+	for (i = 0; i < HOGS; i++)
+		tc_close(hogs[i]);
+	tc_close(modest);
+	tc_close(fresh);
+}
+
+/* ---- connections per user ---- */
+
+/* A child running as nobody that holds connections open, driven through two pipes. */
+struct nobody {
+	pid_t pid;
+	int to;      /* 'q': report which connections are closed; 'x': exit */
+	int from;    /* 'r' when connected; then one 'o' or 'c' per connection */
+};
+
+/* In the child: connect n times (sending call on each, if any), then answer the parent. */
+static int
+nobody_child(unsigned n, const char *call, int in, int out)
+{
+	struct sockaddr_un sun = { .sun_family = AF_UNIX };
+	int fds[256];
+	char cmd, buf[4096];
+	unsigned i;
+	ssize_t k;
+
+	alarm(30);
+	if (n > 256 || setgroups(0, NULL) < 0 || setgid(NOBODY) < 0 || setuid(NOBODY) < 0)
+		return 10;
+	if (strlen(sock_path) >= sizeof(sun.sun_path))
+		return 15;
+	memcpy(sun.sun_path, sock_path, strlen(sock_path) + 1);
+	for (i = 0; i < n; i++) {
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) < 0)
+			return 11;
+		if (call != NULL && write(fds[i], call, strlen(call) + 1) < 0)
+			return 12;
+	}
+	if (write(out, "r", 1) != 1)
+		return 13;
+	while (read(in, &cmd, 1) == 1) {
+		if (cmd == 'x')
+			return 0;
+		for (i = 0; i < n; i++) {
+			/* Closed: end of file once what came is read. */
+			do
+				k = recv(fds[i], buf, sizeof(buf), MSG_DONTWAIT);
+			while (k > 0);
+			if (write(out, k == 0 ? "c" : "o", 1) != 1)
+				return 14;
+		}
+	}
+	return 0;
+}
+
+/* Read one byte from the child while the loop runs. */
+static char
+nobody_read(struct nobody *nb)
+{
+	usec_t deadline = time_monotonic() + 10 * USEC_PER_SEC;
+	struct pollfd p = { .fd = nb->from, .events = POLLIN };
+	char ch;
+
+	while (poll(&p, 1, 0) == 0) {
+		if (time_monotonic() > deadline)
+			fail_msg("the nobody child does not answer");
+		pump(5);
+	}
+	assert_int_equal(read(nb->from, &ch, 1), 1);
+	return ch;
+}
+
+/* Start a child as nobody holding n connections (each sent call, if any); returns when connected. */
+static void
+nobody_start(struct nobody *nb, unsigned n, const char *call)
+{
+	int to[2], from[2];
+
+	assert_int_equal(pipe2(to, O_CLOEXEC), 0);
+	assert_int_equal(pipe2(from, O_CLOEXEC), 0);
+	nb->pid = fork();
+	assert_true(nb->pid >= 0);
+	if (nb->pid == 0) {
+		close(to[1]);
+		close(from[0]);
+		_exit(nobody_child(n, call, to[0], from[1]));
+	}
+	close(to[0]);
+	close(from[1]);
+	nb->to = to[1];
+	nb->from = from[0];
+	assert_int_equal(nobody_read(nb), 'r');
+	pump(50);
+}
+
+/* Which of the child's connections the server closed: a string of 'o' and 'c'. */
+static void
+nobody_states(struct nobody *nb, char *states, unsigned n)
+{
+	unsigned i;
+
+	pump(20);
+	assert_int_equal(write(nb->to, "q", 1), 1);
+	for (i = 0; i < n; i++)
+		states[i] = nobody_read(nb);
+	states[n] = '\0';
+}
+
+/* Let the child go. */
+static void
+nobody_stop(struct nobody *nb)
+{
+	int status;
+
+	assert_int_equal(write(nb->to, "x", 1), 1);
+	close(nb->to);
+	close(nb->from);
+	while (waitpid(nb->pid, &status, WNOHANG) == 0)
+		pump(5);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+/* Open the socket to nobody. */
+static void
+open_to_nobody(void)
+{
+	assert_int_equal(chmod(dir, 0755), 0);
+	cfg.socket_mode = 0666;
+}
+
+static void
+test_max_clients_per_user_closes_a_users_connections_beyond_it(void **state)
+{
+	struct nobody nb;
+	struct tc *root[4];
+	struct json_object *r;
+	char states[8], *log;
+	unsigned i;
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.max_clients_per_user = 3;
+	start();
+	capture_stderr();
+	nobody_start(&nb, 5, NULL);
+	assert_int_equal(server_clients(srv), 3);
+	nobody_states(&nb, states, 5);
+	assert_string_equal(states, "ooocc");
+	/* Root is not counted against any limit of its own. */
+	for (i = 0; i < 4; i++)
+		root[i] = tc_connect();
+	pump(50);
+	for (i = 0; i < 4; i++) {
+		tc_send(root[i], "{\"method\":\"io.tvtokend.Broker.GetStatus\"}");
+		r = tc_reply(root[i]);
+		assert_int_equal(json_object_get_int(j_param(r, "clients")), 7);
+		json_object_put(r);
+	}
+	nobody_stop(&nb);
+	log = captured_stderr();
+	assert_int_equal(count_of(log, "uid 65534 has MaxClientsPerUser=3 connections open"), 2);
+	free(log);
+	for (i = 0; i < 4; i++)
+		tc_close(root[i]);
+}
+
+static void
+test_a_full_table_makes_room_for_root_by_closing_the_longest_idle_connection_of_another_user(void **state)
+{
+	struct nobody nb;
+	struct tc *a, *b;
+	struct json_object *r;
+	char states[8];
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.max_clients = 3;
+	start();
+	nobody_start(&nb, 3, NULL);
+	assert_int_equal(server_clients(srv), 3);
+	a = tc_connect();
+	tc_send(a, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(a);
+	assert_null(j_error(r));
+	json_object_put(r);
+	b = tc_connect();
+	tc_send(b, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(b);
+	assert_null(j_error(r));
+	json_object_put(r);
+	assert_int_equal(server_clients(srv), 3);
+	/* The two that waited longest went, in order. */
+	nobody_states(&nb, states, 3);
+	assert_string_equal(states, "cco");
+	nobody_stop(&nb);
+	tc_close(a);
+	tc_close(b);
+}
+
+static void
+test_a_full_table_of_busy_connections_closes_roots_new_one(void **state)
+{
+	struct nobody nb;
+	struct tc *extra;
+	char states[8];
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	fake_set_token(1, "tok-1", false);
+	cfg.max_clients = 2;
+	start();
+	/* Watchers are busy, however quiet. */
+	nobody_start(&nb, 2, "{\"method\":\"io.tvtokend.Broker.GetToken\",\"more\":true}");
+	assert_int_equal(server_watchers(srv), 2);
+	extra = tc_connect();
+	assert_true(tc_closed(extra, TIMEOUT_MS));
+	nobody_states(&nb, states, 2);
+	assert_string_equal(states, "oo");
+	nobody_stop(&nb);
+	tc_close(extra);
+}
+
+static void
+test_client_denied_lines_are_rate_limited_with_a_summary(void **state)
+{
+	uid_t users[] = { 4242 };
+	struct nobody nb;
+	char states[64], *log;
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.allow_users = users;
+	cfg.n_allow_users = 1;
+	cfg.max_clients = 64;
+	start();
+	capture_stderr();
+	nobody_start(&nb, 40, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	/* Every one was refused and closed... */
+	nobody_states(&nb, states, 40);
+	assert_int_equal(count_of(states, "c"), 40);
+	nobody_stop(&nb);
+	/* ...but only the first few said so; the summary comes at the end of the interval (or at exit). */
+	server_free(srv);
+	srv = NULL;
+	log = captured_stderr();
+	assert_int_equal(count_of(log, "client_denied: pid"), 10);
+	assert_int_equal(count_of(log, "client_denied: suppressed 30 more messages like this"), 1);
+	free(log);
+}
+
+static void
+test_replies_before_a_message_that_is_not_json_still_arrive(void **state)
+{
+	static const char calls[] =
+		"{\"method\":\"org.varlink.service.GetInfo\"}\0"
+		"{\"method\":\"io.tvtokend.Broker.GetStatus\"}\0"
+		"not json\0"
+		"{\"method\":\"org.varlink.service.GetInfo\"}";
+	struct tc *c;
+	struct json_object *r;
+
+	start();
+	c = tc_connect();
+	tc_send_raw(c, calls, sizeof(calls));
+	r = tc_reply(c);
+	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
+	json_object_put(r);
+	r = tc_reply(c);
+	assert_non_null(j_param(r, "state"));
+	json_object_put(r);
+	/* Nothing for the message that is not JSON, nor after it. */
+	assert_true(tc_closed(c, TIMEOUT_MS));
+	tc_close(c);
+}
+
+static void
+test_a_connected_socket_handed_over_is_served_like_an_accepted_one(void **state)
+{
+	struct json_object *r;
+	struct tc c = { .fd = -1 };
+	int sv[2];
+
+	fake_set_token(3, "tok-3", false);
+	start();
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(server_add_client(srv, sv[0]), 0);
+	assert_true(fcntl(sv[0], F_GETFL) & O_NONBLOCK);
+	assert_int_equal(server_clients(srv), 1);
+	c.fd = sv[1];
+	assert_int_equal(fcntl(c.fd, F_SETFL, O_NONBLOCK), 0);
+	tc_send(&c, "{\"method\":\"io.tvtokend.Broker.GetToken\"}");
+	r = tc_reply(&c);
+	assert_token_reply(r, 3, "tok-3");
+	json_object_put(r);
+	close(sv[1]);
+	pump(20);
+	assert_int_equal(server_clients(srv), 0);
+}
+
+static void
+test_calls_beyond_one_turn_are_handled_on_the_next(void **state)
+{
+	static const char oneway[] = "{\"method\":\"io.tvtokend.Broker.GetStatus\",\"oneway\":true}";
+	static const char last[] = "{\"method\":\"org.varlink.service.GetInfo\"}";
+	struct tc *c, *other;
+	struct json_object *r;
+	size_t i, n = 1000, len = 0;
+	char *calls = malloc(n * sizeof(oneway) + sizeof(last));
+
+	assert_non_null(calls);
+	for (i = 0; i < n; i++) {
+		memcpy(calls + len, oneway, sizeof(oneway));
+		len += sizeof(oneway);
+	}
+	memcpy(calls + len, last, sizeof(last));
+	len += sizeof(last);
+	start();
+	c = tc_connect();
+	other = tc_connect();
+	assert_true(tc_send_raw_try(c, calls, len));
+	free(calls);
+	/* Someone else is served meanwhile... */
+	tc_send(other, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(other);
+	assert_null(j_error(r));
+	json_object_put(r);
+	/* ...and the 1,001st call, after 1,000 without a reply, gets the one reply. */
+	r = tc_reply(c);
+	assert_string_equal(json_object_get_string(j_param(r, "vendor")), "tvtokend");
+	json_object_put(r);
+	tc_assert_quiet(c);
+	tc_close(c);
+	tc_close(other);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -1839,6 +2728,26 @@ main(void)
 		T(test_a_live_socket_of_someone_else_is_refused_and_left_alone),
 		T(test_a_file_that_is_not_a_socket_is_an_error),
 		T(test_a_socket_from_systemd_is_served_and_its_file_kept),
+		T(test_a_method_name_with_a_nul_is_not_run_and_is_named_in_full),
+		T(test_an_interface_name_with_a_nul_is_interface_not_found),
+		T(test_a_parameter_name_with_a_nul_is_invalid_parameter),
+		T(test_an_overlong_utf8_sequence_closes_the_connection_without_a_reply),
+		T(test_escapes_that_are_not_characters_are_echoed_as_valid_utf8),
+		T(test_a_call_nested_too_deep_gets_invalid_parameter_then_the_connection_closes),
+		T(test_get_info_and_descriptions_stay_the_same_across_calls),
+		T(test_a_token_reply_is_written_anew_for_each_generation),
+		T(test_watchers_are_counted_until_their_stream_ends),
+		T(test_a_client_that_pipelines_faster_than_it_reads_gets_every_reply_in_order),
+		T(test_300_pipelined_interface_descriptions_all_arrive),
+		T(test_a_client_that_never_reads_is_not_read_either_and_others_are_served),
+		T(test_past_max_pending_output_the_largest_clients_are_dropped_and_the_rest_served),
+		T(test_max_clients_per_user_closes_a_users_connections_beyond_it),
+		T(test_a_full_table_makes_room_for_root_by_closing_the_longest_idle_connection_of_another_user),
+		T(test_a_full_table_of_busy_connections_closes_roots_new_one),
+		T(test_client_denied_lines_are_rate_limited_with_a_summary),
+		T(test_replies_before_a_message_that_is_not_json_still_arrive),
+		T(test_a_connected_socket_handed_over_is_served_like_an_accepted_one),
+		T(test_calls_beyond_one_turn_are_handled_on_the_next),
 	};
 
 	log_init(LOG_TARGET_STDERR, getenv("TEST_DEBUG") != NULL);

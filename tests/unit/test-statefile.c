@@ -1,4 +1,7 @@
-/* The state file: round trip, permissions, and everything that must be refused. */
+/*
+ * The state file and its JSON codec (snapshot.c): round trip, permissions,
+ * the version 1 format, stale temp files, and everything that must be refused.
+ */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -14,9 +17,13 @@
 
 #include <cmocka.h>
 
+#include "snapshot.h"
 #include "statefile.h"
 
 #define URL "https://demo.tradovateapi.com/v1"
+#define T0 ((usec_t)1800000000 * USEC_PER_SEC)
+#define V1_HEAD "{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\""
+#define V2_HEAD "{\"version\":2,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1"
 
 struct fixture {
 	char dir[64];
@@ -78,36 +85,74 @@ static unsigned count_files(const char *dir)
 	return n;
 }
 
+/* A snapshot holding (borrowed) token t and generation gen, nothing else. */
+static struct lc_snapshot token_snapshot(const struct token *t, uint64_t gen)
+{
+	struct lc_snapshot s;
+
+	memset(&s, 0, sizeof(s));
+	s.generation = gen;
+	if (t)
+		s.token = *t;
+	return s;
+}
+
 static void test_round_trip_keeps_every_field(void **state)
 {
 	struct fixture *f = *state;
-	struct token in = {
-		.access_token = "tok-a", .md_access_token = "md-a", .expiration = 1800000000123456ull,
-		.user_id = 4242, .has_user_id = true, .name = "demo", .generation = 17,
-	};
-	struct token out = { 0 };
+	struct lc_snapshot in, out;
 
-	assert_int_equal(statefile_write(f->path, URL, "demo", &in, 17), 0);
+	memset(&in, 0, sizeof(in));
+	in.taken_at = T0;
+	in.generation = 17;
+	in.token = (struct token){
+		.access_token = "tok-a", .md_access_token = "md-a", .expiration = 1800000000123456ull,
+		.user_id = 4242, .has_user_id = true, .name = "demo", .generation = 16,
+	};
+	in.renewals = (struct lc_window){ .t = { T0 - 5, T0 - 3, T0 - 1 }, .n = 3 };
+	in.failed = (struct lc_window){ .t = { T0 - 7 }, .n = 1 };
+	in.hold = LC_HOLD_PENALTY;
+	in.hold_until = T0 + 2500000;
+	in.hold_for = LC_SEND_REQUEST;
+	in.p_ticket = "0123456789abcdef";
+	in.credentials_rejected = true;
+	in.credentials_changed_at = T0 - 9;
+
+	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
 	assert_int_equal(statefile_read(f->path, URL, "demo", &out), 0);
-	assert_string_equal(out.access_token, "tok-a");
-	assert_string_equal(out.md_access_token, "md-a");
-	assert_true(out.expiration == in.expiration);
-	assert_true(out.has_user_id);
-	assert_int_equal(out.user_id, 4242);
-	assert_string_equal(out.name, "demo");
+	assert_true(out.taken_at == T0);
 	assert_int_equal(out.generation, 17);
-	token_clear(&out);
+	assert_string_equal(out.token.access_token, "tok-a");
+	assert_string_equal(out.token.md_access_token, "md-a");
+	assert_true(out.token.expiration == in.token.expiration);
+	assert_true(out.token.has_user_id);
+	assert_int_equal(out.token.user_id, 4242);
+	assert_string_equal(out.token.name, "demo");
+	assert_int_equal(out.token.generation, 16);
+	assert_int_equal(out.renewals.n, 3);
+	assert_true(out.renewals.t[0] == T0 - 5 && out.renewals.t[2] == T0 - 1);
+	assert_int_equal(out.failed.n, 1);
+	assert_true(out.failed.t[0] == T0 - 7);
+	assert_int_equal(out.hold, LC_HOLD_PENALTY);
+	assert_true(out.hold_until == T0 + 2500000);
+	assert_int_equal(out.hold_for, LC_SEND_REQUEST);
+	assert_string_equal(out.p_ticket, "0123456789abcdef");
+	assert_true(out.credentials_rejected);
+	assert_true(out.credentials_changed_at == T0 - 9);
+	lc_snapshot_clear(&out);
 }
 
 static void test_file_is_private_and_no_temp_file_is_left(void **state)
 {
 	struct fixture *f = *state;
-	struct token in = { .access_token = "tok-b", .expiration = 1800000000000000ull };
+	struct token t = { .access_token = "tok-b", .expiration = 1800000000000000ull };
+	struct lc_snapshot in = token_snapshot(&t, 1);
 	struct stat st;
 
 	umask(022);
-	assert_int_equal(statefile_write(f->path, URL, "demo", &in, 1), 0);
-	assert_int_equal(statefile_write(f->path, URL, "demo", &in, 2), 0);
+	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
+	in.generation = 2;
+	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
 	assert_int_equal(stat(f->path, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
 	assert_int_equal(count_files(f->dir), 1);
@@ -116,18 +161,40 @@ static void test_file_is_private_and_no_temp_file_is_left(void **state)
 static void test_generation_alone_is_kept_without_a_token(void **state)
 {
 	struct fixture *f = *state;
-	struct token out = { 0 };
+	struct lc_snapshot in = token_snapshot(NULL, 5), out;
 
-	assert_int_equal(statefile_write(f->path, URL, "demo", NULL, 5), 0);
+	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
 	assert_int_equal(statefile_read(f->path, URL, "demo", &out), 0);
-	assert_null(out.access_token);
+	assert_null(out.token.access_token);
 	assert_int_equal(out.generation, 5);
+	lc_snapshot_clear(&out);
+}
+
+static void test_version_1_files_are_still_read(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot out;
+
+	/* Exactly what the first release wrote. */
+	write_text(f->path, V1_HEAD ",\"generation\":7,\"accessToken\":\"tok-7\",\"mdAccessToken\":\"md-7\","
+		   "\"expirationUsec\":1800000000000000,\"expirationTime\":\"2027-01-15T08:00:00Z\","
+		   "\"userId\":4242,\"name\":\"demo\"}");
+	assert_int_equal(statefile_read(f->path, URL, "demo", &out), 0);
+	assert_int_equal(out.generation, 7);
+	assert_int_equal(out.token.generation, 7);
+	assert_string_equal(out.token.access_token, "tok-7");
+	assert_string_equal(out.token.md_access_token, "md-7");
+	assert_true(out.token.expiration == 1800000000000000ull);
+	assert_int_equal(out.renewals.n, 0);
+	assert_int_equal(out.hold, LC_HOLD_NONE);
+	assert_false(out.credentials_rejected);
+	lc_snapshot_clear(&out);
 }
 
 static void test_missing_file_is_enoent(void **state)
 {
 	struct fixture *f = *state;
-	struct token out = { 0 };
+	struct lc_snapshot out;
 
 	assert_int_equal(statefile_read(f->path, URL, "demo", &out), -ENOENT);
 }
@@ -135,13 +202,12 @@ static void test_missing_file_is_enoent(void **state)
 static void test_another_account_is_estale(void **state)
 {
 	struct fixture *f = *state;
-	struct token in = { .access_token = "tok-c", .expiration = 1800000000000000ull };
-	struct token out = { 0 };
+	struct token t = { .access_token = "tok-c", .expiration = 1800000000000000ull };
+	struct lc_snapshot in = token_snapshot(&t, 3), out;
 
-	assert_int_equal(statefile_write(f->path, URL, "demo", &in, 3), 0);
+	assert_int_equal(statefile_write(f->path, URL, "demo", &in), 0);
 	assert_int_equal(statefile_read(f->path, URL, "someone-else", &out), -ESTALE);
 	assert_int_equal(statefile_read(f->path, "https://live.tradovateapi.com/v1", "demo", &out), -ESTALE);
-	assert_null(out.access_token);
 }
 
 static void test_corrupt_files_are_ebadmsg(void **state)
@@ -151,31 +217,76 @@ static void test_corrupt_files_are_ebadmsg(void **state)
 		"not json",
 		"[1,2]",
 		"{\"version\":1}",
-		"{\"version\":2,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1}",
-		"{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":-1}",
-		"{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1,"
-		"\"accessToken\":\"t\"}",
-		"{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1,"
-		"\"accessToken\":\"\",\"expirationUsec\":5}",
-		"{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":\"1\"}",
-		"{\"version\":1,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1} trailing",
+		"{\"version\":3,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1}",
+		V1_HEAD ",\"generation\":-1}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"t\"}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":\"1\"}",
+		V1_HEAD ",\"generation\":1} trailing",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"a b\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ab\\r\\nX-Evil: 1\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ab\\u0000cd\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"mdAccessToken\":\"no good\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"name\":\"a\\u0007b\",\"expirationUsec\":5}",
+		V1_HEAD ",\"generation\":1,\"accessToken\":\"ok\",\"name\":\"a\xff" "b\",\"expirationUsec\":5}",
+		V2_HEAD ",\"surprise\":1}",
+		V2_HEAD ",\"renewalsSentUsec\":[1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17]}",
+		V2_HEAD ",\"renewalsSentUsec\":[0]}",
+		V2_HEAD ",\"failedRequestsUsec\":[1.5]}",
+		V2_HEAD ",\"failedRequestsUsec\":{}}",
+		V2_HEAD ",\"hold\":{\"kind\":\"nap\",\"untilUsec\":5,\"resend\":\"request\"}}",
+		V2_HEAD ",\"hold\":{\"kind\":\"penalty\",\"untilUsec\":5,\"resend\":\"both\"}}",
+		V2_HEAD ",\"hold\":{\"kind\":\"penalty\",\"untilUsec\":0,\"resend\":\"request\"}}",
+		V2_HEAD ",\"hold\":{\"kind\":\"penalty\",\"untilUsec\":5,\"resend\":\"request\",\"x\":1}}",
+		V2_HEAD ",\"pTicket\":\"has space\"}",
+		V2_HEAD ",\"credentialsRejected\":true}",
+		V2_HEAD ",\"credentialsRejected\":1,\"credentialsChangedUsec\":5}",
+		V2_HEAD ",\"accessToken\":\"tok\",\"expirationUsec\":5,\"tokenGeneration\":2}",
+		V2_HEAD ",\"takenAtUsec\":99999999999999999999}",
+		"{\"version\":2,\"baseURL\":\"" URL "\",\"account\":\"demo\",\"generation\":1,\"hold\":"
+		"{\"kind\":{\"a\":{\"b\":{\"c\":1}}},\"untilUsec\":5,\"resend\":\"request\"}}",
 	};
 	struct fixture *f = *state;
 	size_t i;
 
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
-		struct token out = { 0 };
+		struct lc_snapshot out;
 
+		memset(&out, 0x5a, sizeof(out));
 		write_text(f->path, bad[i]);
-		assert_int_equal(statefile_read(f->path, URL, "demo", &out), -EBADMSG);
-		assert_null(out.access_token);
+		if (statefile_read(f->path, URL, "demo", &out) != -EBADMSG)
+			fail_msg("accepted: %s", bad[i]);
+		/* Untouched on failure. */
+		assert_true(out.token.access_token == (char *)0x5a5a5a5a5a5a5a5aull);
 	}
+}
+
+static void test_a_token_over_8_kib_is_refused(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_snapshot out;
+	char *text = malloc(9000), *tok = malloc(8194);
+
+	assert_non_null(text);
+	assert_non_null(tok);
+	memset(tok, 'a', 8193);
+	tok[8193] = '\0';
+	snprintf(text, 9000, V1_HEAD ",\"generation\":1,\"accessToken\":\"%s\",\"expirationUsec\":5}", tok);
+	write_text(f->path, text);
+	assert_int_equal(statefile_read(f->path, URL, "demo", &out), -EBADMSG);
+	tok[8192] = '\0';
+	snprintf(text, 9000, V1_HEAD ",\"generation\":1,\"accessToken\":\"%s\",\"expirationUsec\":5}", tok);
+	write_text(f->path, text);
+	assert_int_equal(statefile_read(f->path, URL, "demo", &out), 0);
+	lc_snapshot_clear(&out);
+	free(text);
+	free(tok);
 }
 
 static void test_oversized_file_is_refused(void **state)
 {
 	struct fixture *f = *state;
-	struct token out = { 0 };
+	struct lc_snapshot out;
 	char *big = malloc(70000);
 
 	assert_non_null(big);
@@ -190,10 +301,80 @@ static void test_write_into_missing_directory_fails_cleanly(void **state)
 {
 	struct fixture *f = *state;
 	char path[200];
-	struct token in = { .access_token = "tok-d", .expiration = 1800000000000000ull };
+	struct token t = { .access_token = "tok-d", .expiration = 1800000000000000ull };
+	struct lc_snapshot in = token_snapshot(&t, 1);
 
 	snprintf(path, sizeof(path), "%s/nonexistent/token.json", f->dir);
-	assert_int_equal(statefile_write(path, URL, "demo", &in, 1), -ENOENT);
+	assert_int_equal(statefile_write(path, URL, "demo", &in), -ENOENT);
+}
+
+static void test_stale_temp_files_are_removed_and_nothing_else(void **state)
+{
+	struct fixture *f = *state;
+	static const char *const stale[] = { "token.json.Ab3xZ9", "token.json.000000", "token.json.empty0" };
+	static const char *const kept[] = {
+		"token.json", "token.json.bak", "token.json.Ab3xZ9x", "token.json.Ab3-Z9", "other.json.Ab3xZ9",
+		"token.json.backup",    /* the right name, but not JSON: not ours */
+	};
+	char p[256], target[256];
+	size_t i;
+
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, stale[i]);
+		write_text(p, i == 2 ? "" : "{\"accessToken\":\"tok-left-behind\"");
+	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, kept[i]);
+		write_text(p, "keep");
+	}
+	/* A link that looks like a temp file is not followed, nor removed. */
+	snprintf(target, sizeof(target), "%s/target", f->dir);
+	write_text(target, "keep");
+	snprintf(p, sizeof(p), "%s/token.json.LiNk00", f->dir);
+	assert_int_equal(symlink(target, p), 0);
+
+	assert_int_equal(statefile_remove_stale(f->path), 3);
+	for (i = 0; i < sizeof(stale) / sizeof(stale[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, stale[i]);
+		assert_int_equal(access(p, F_OK), -1);
+	}
+	for (i = 0; i < sizeof(kept) / sizeof(kept[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", f->dir, kept[i]);
+		assert_int_equal(access(p, F_OK), 0);
+	}
+	assert_int_equal(access(target, F_OK), 0);
+	assert_int_equal(statefile_remove_stale(f->path), 0);
+}
+
+static void test_stale_temp_files_in_a_missing_directory_are_none(void **state)
+{
+	struct fixture *f = *state;
+	char path[200];
+
+	snprintf(path, sizeof(path), "%s/nonexistent/token.json", f->dir);
+	assert_int_equal(statefile_remove_stale(path), 0);
+}
+
+static void test_encoded_text_is_valid_json_and_decodes_alike(void **state)
+{
+	struct token t = { .access_token = "AT/+._~-x==", .expiration = T0 + USEC_PER_HOUR, .generation = 4 };
+	struct lc_snapshot in = token_snapshot(&t, 4), out;
+	char *text;
+	size_t len;
+
+	in.failed = (struct lc_window){ .t = { T0 }, .n = 1 };
+	assert_int_equal(snapshot_encode(&in, URL, "demo", &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	assert_int_equal(snapshot_decode(text, len, URL, "demo", &out), 0);
+	assert_string_equal(out.token.access_token, "AT/+._~-x==");
+	assert_int_equal(out.failed.n, 1);
+	/* The same text again: the same result (a cluster decodes each proclamation). */
+	lc_snapshot_clear(&out);
+	assert_int_equal(snapshot_decode(text, len, URL, "demo", &out), 0);
+	assert_int_equal(out.generation, 4);
+	assert_int_equal(snapshot_decode(text, len, URL, "other", &out), -ESTALE);
+	snapshot_text_free(text, len);
+	lc_snapshot_clear(&out);
 }
 
 int main(void)
@@ -203,11 +384,16 @@ int main(void)
 		T(test_round_trip_keeps_every_field),
 		T(test_file_is_private_and_no_temp_file_is_left),
 		T(test_generation_alone_is_kept_without_a_token),
+		T(test_version_1_files_are_still_read),
 		T(test_missing_file_is_enoent),
 		T(test_another_account_is_estale),
 		T(test_corrupt_files_are_ebadmsg),
+		T(test_a_token_over_8_kib_is_refused),
 		T(test_oversized_file_is_refused),
 		T(test_write_into_missing_directory_fails_cleanly),
+		T(test_stale_temp_files_are_removed_and_nothing_else),
+		T(test_stale_temp_files_in_a_missing_directory_are_none),
+		T(test_encoded_text_is_valid_json_and_decodes_alike),
 #undef T
 	};
 

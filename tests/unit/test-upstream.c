@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -408,7 +409,7 @@ renewal_gets_renewaccesstoken_with_bearer_and_accept(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_int_equal(c->seen.method, EVHTTP_REQ_GET);
 	assert_string_equal(c->seen.uri, "/v1/auth/renewaccesstoken");
@@ -432,7 +433,7 @@ base_url_with_trailing_slash_gives_the_same_path(void **state)
 	c->cfg.base_url = strdup(url);
 	assert_non_null(c->cfg.base_url);
 	assert_int_equal(upstream_configure(c->u, &c->cfg), 0);
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_string_equal(c->seen.uri, "/v1/auth/renewaccesstoken");
 }
@@ -468,7 +469,7 @@ renewal_401_is_classified_as_a_renewal(void **state)
 	c->script.status = 401;
 	c->script.reason = "Unauthorized";
 	c->script.body = NULL;
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_int_equal(c->reply.kind, REPLY_KIND_RENEWAL);
 	assert_int_equal(c->reply.outcome, REPLY_REFUSED);
@@ -506,7 +507,7 @@ redirect_is_not_followed(void **state)
 	c->script.reason = "Found";
 	c->script.header_name[0] = "Location";
 	c->script.header_value[0] = "/v1/auth/elsewhere";
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_int_equal(c->seen.n, 1);
 	assert_int_equal(c->reply.outcome, REPLY_TRANSIENT);
@@ -625,12 +626,147 @@ error_text_never_holds_the_token(void **state)
 	c->cfg.request_timeout = 200 * USEC_PER_MSEC;
 	assert_int_equal(upstream_configure(c->u, &c->cfg), 0);
 	c->script.stall = true;
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_int_equal(c->reply.outcome, REPLY_TRANSIENT);
 	assert_true(c->reply.error[0] != '\0');
 	assert_null(strstr(c->reply.error, ACCESS_TOKEN));
 	assert_null(strstr(c->reply.error, "hunter2"));
+}
+
+/*
+ * A raw TCP server on the same loop: it reads what arrives first, answers
+ * with `answer` (not HTTP), and closes.
+ */
+struct raw_server {
+	int lfd;
+	struct event *accept_ev;
+	struct event *conn_ev;
+	int cfd;
+	const char *answer;
+	size_t got;
+};
+
+/* Read the request's first bytes, answer, close. */
+static void
+raw_conn_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct raw_server *rs = arg;
+	char buf[4096];
+	ssize_t n = read(fd, buf, sizeof(buf));
+
+	if (n > 0)
+		rs->got += (size_t)n;
+	if (write(fd, rs->answer, strlen(rs->answer)) < 0)
+		fail_msg("raw server write: %s", strerror(errno));
+	event_del(rs->conn_ev);
+	close(fd);
+	rs->cfd = -1;
+}
+
+/* Accept the one connection the test makes. */
+static void
+raw_accept_cb(evutil_socket_t fd, short what, void *arg)
+{
+	struct raw_server *rs = arg;
+	struct event_base *base = event_get_base(rs->accept_ev);
+
+	rs->cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+	assert_true(rs->cfd >= 0);
+	rs->conn_ev = event_new(base, rs->cfd, EV_READ, raw_conn_cb, rs);
+	assert_non_null(rs->conn_ev);
+	assert_int_equal(event_add(rs->conn_ev, NULL), 0);
+}
+
+/* Listen on 127.0.0.1 and point the upstream at it. */
+static void
+raw_server_start(struct ctx *c, struct raw_server *rs, const char *answer)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET };
+	char url[64];
+
+	memset(rs, 0, sizeof(*rs));
+	rs->cfd = -1;
+	rs->answer = answer;
+	rs->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	assert_true(rs->lfd >= 0);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(rs->lfd, (struct sockaddr *)&sin, sizeof(sin)), 0);
+	assert_int_equal(listen(rs->lfd, 4), 0);
+	rs->accept_ev = event_new(c->base, rs->lfd, EV_READ | EV_PERSIST, raw_accept_cb, rs);
+	assert_non_null(rs->accept_ev);
+	assert_int_equal(event_add(rs->accept_ev, NULL), 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/v1", bound_port(rs->lfd));
+	free(c->cfg.base_url);
+	c->cfg.base_url = strdup(url);
+	assert_non_null(c->cfg.base_url);
+	assert_int_equal(upstream_configure(c->u, &c->cfg), 0);
+}
+
+static void
+raw_server_stop(struct raw_server *rs)
+{
+	if (rs->conn_ev != NULL)
+		event_free(rs->conn_ev);
+	if (rs->cfd >= 0)
+		close(rs->cfd);
+	event_free(rs->accept_ev);
+	close(rs->lfd);
+}
+
+static void
+garbage_instead_of_http_reached_the_server_and_counts(void **state)
+{
+	struct ctx *c = *state;
+	struct raw_server rs;
+
+	/* curl: CURLE_UNSUPPORTED_PROTOCOL, "Received HTTP/0.9 when not allowed". */
+	raw_server_start(c, &rs, "garbage\r\n");
+	assert_int_equal(upstream_request_token(c->u, NULL), 0);
+	run(c);
+	raw_server_stop(&rs);
+	assert_true(rs.got > 0);
+	assert_int_equal(c->reply.outcome, REPLY_TRANSIENT);
+	assert_true(reply_counts_as_failed_request(&c->reply));
+	assert_true(strncmp(c->reply.error, "request failed: ", 16) == 0);
+}
+
+static void
+garbage_reply_to_a_renewal_was_sent(void **state)
+{
+	struct ctx *c = *state;
+	struct raw_server rs;
+
+	raw_server_start(c, &rs, "HTTP/9.9 what\r\n\r\n");
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
+	run(c);
+	raw_server_stop(&rs);
+	assert_true(rs.got > 0);
+	assert_int_equal(c->reply.kind, REPLY_KIND_RENEWAL);
+	assert_int_equal(c->reply.outcome, REPLY_TRANSIENT);
+}
+
+static void
+no_descriptor_left_is_not_sent(void **state)
+{
+	struct ctx *c = *state;
+	struct rlimit saved, tight;
+	int probe;
+
+	/* Leave no free descriptor: curl cannot even open its socket (EMFILE). */
+	assert_int_equal(getrlimit(RLIMIT_NOFILE, &saved), 0);
+	probe = dup(0);
+	assert_true(probe >= 0);
+	close(probe);
+	tight = saved;
+	tight.rlim_cur = (rlim_t)probe;
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &tight), 0);
+	assert_int_equal(upstream_request_token(c->u, NULL), 0);
+	run(c);
+	assert_int_equal(setrlimit(RLIMIT_NOFILE, &saved), 0);
+	assert_int_equal(c->seen.n, 0);
+	assert_int_equal(c->reply.outcome, REPLY_CONNECT_FAILED);
+	assert_false(reply_counts_as_failed_request(&c->reply));
 }
 
 /* ---- busy, cancel, configure ---- */
@@ -644,7 +780,7 @@ second_request_while_busy_is_ebusy(void **state)
 	assert_int_equal(upstream_request_token(c->u, NULL), 0);
 	assert_true(upstream_busy(c->u));
 	assert_int_equal(upstream_request_token(c->u, NULL), -EBUSY);
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), -EBUSY);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), -EBUSY);
 	run(c);
 	assert_int_equal(c->n_done, 1);
 	assert_int_equal(c->seen.n, 1);
@@ -691,7 +827,7 @@ cancel_allows_a_new_request(void **state)
 	upstream_cancel(c->u);
 	upstream_cancel(c->u);
 	assert_false(upstream_busy(c->u));
-	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+	assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 	run(c);
 	assert_int_equal(c->n_done, 1);
 	assert_int_equal(c->reply.kind, REPLY_KIND_RENEWAL);
@@ -721,7 +857,7 @@ request_before_configure_is_einval(void **state)
 
 	assert_int_equal(upstream_new(c->base, on_done, c, &u), 0);
 	assert_int_equal(upstream_request_token(u, NULL), -EINVAL);
-	assert_int_equal(upstream_renew(u, ACCESS_TOKEN), -EINVAL);
+	assert_int_equal(upstream_renew(u, ACCESS_TOKEN, NULL), -EINVAL);
 	assert_false(upstream_busy(u));
 	upstream_free(u);
 	upstream_free(NULL);
@@ -783,9 +919,9 @@ renew_refuses_a_token_that_would_break_the_header(void **state)
 {
 	struct ctx *c = *state;
 
-	assert_int_equal(upstream_renew(c->u, "AT\r\nX-Evil: 1"), -EINVAL);
-	assert_int_equal(upstream_renew(c->u, ""), -EINVAL);
-	assert_int_equal(upstream_renew(c->u, NULL), -EINVAL);
+	assert_int_equal(upstream_renew(c->u, "AT\r\nX-Evil: 1", NULL), -EINVAL);
+	assert_int_equal(upstream_renew(c->u, "", NULL), -EINVAL);
+	assert_int_equal(upstream_renew(c->u, NULL, NULL), -EINVAL);
 	assert_false(upstream_busy(c->u));
 	assert_int_equal(c->seen.n, 0);
 }
@@ -798,7 +934,7 @@ send_next_from_callback(struct ctx *c)
 {
 	if (c->n_done == 1) {
 		assert_false(upstream_busy(c->u));
-		assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN), 0);
+		assert_int_equal(upstream_renew(c->u, ACCESS_TOKEN, NULL), 0);
 		c->keep_running = true;
 	} else {
 		c->keep_running = false;
@@ -863,6 +999,9 @@ main(void)
 		T(loop_keeps_ticking_while_a_request_stalls),
 		T(connection_refused_is_connect_failed),
 		T(error_text_never_holds_the_token),
+		T(garbage_instead_of_http_reached_the_server_and_counts),
+		T(garbage_reply_to_a_renewal_was_sent),
+		T(no_descriptor_left_is_not_sent),
 		T(second_request_while_busy_is_ebusy),
 		T(cancel_does_not_call_back),
 		T(cancel_allows_a_new_request),

@@ -89,7 +89,7 @@ events=(
 	renew_failed fallback request_failed acquired   # 7
 	renew_failed fallback penalty acquired          # 8
 	locked_out expired fallback rate_limited acquired       # 9
-	renew_failed expired fallback locked_out acquired       # 10
+	renew_failed rate_limited expired fallback locked_out acquired  # 10: the ceiling is full
 	expired fallback credentials_rejected acquired  # 11
 )
 for g in 12 13 14 15 16 17 18 19 20 21; do

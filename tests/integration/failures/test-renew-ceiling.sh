@@ -2,7 +2,7 @@
 # MaxRenewalsPerHour under ReportRejected storms: one renewal per reported
 # generation however many clients report it, exactly MaxRenewalsPerHour
 # renewals in all; at the ceiling ReportRejected answers at once with the
-# current token, unchanged.
+# current token, unchanged, and one rate_limited event says the ceiling is full.
 . "$(dirname "$0")/helpers.sh"
 
 # Ten clients report GENERATION at once; prints the generations they got back.
@@ -52,7 +52,10 @@ assert_eq "$(get_token)" "token 3" "GetToken"
 assert_eq "$(status_field renewals)" 2 "renewals"
 assert_eq "$(status_field renewalsLeftThisHour)" 0 "renewals left"
 grep -q 'ceiling (MaxRenewalsPerHour=2) is reached' "$T/daemon.log" || fail "the ceiling was not logged"
-assert_events acquired renewed renewed
+# The full ceiling blocks the next renewal: one rate_limited event for the episode, however many reports.
+grep -q '^tvtokend: warning: rate_limited: the local hourly ceiling is full (MaxRenewalsPerHour=2 reached)' \
+	"$T/daemon.log" || fail "the ceiling's rate_limited event does not name it"
+assert_events acquired renewed renewed rate_limited
 daemon_stop
 assert_no_secrets "$T/daemon.log" "$T/mock.out"
 assert_no_sanitizer_reports "$T/daemon.log" "$T/mock.out"

@@ -2,7 +2,8 @@
 # tvtokenctl against the real broker: token (--md, --json), --wait with and
 # without a limit, status (--json), rejected [GENERATION], watch ending with 1
 # when the broker stops, exit 3 without a socket, options before or after the
-# command, --socket over $TVTOKEN_SOCKET.
+# command, --socket over $TVTOKEN_SOCKET; status with the state first and
+# relative times, status --format=prometheus, is-valid, exec, --instance.
 . "$IT_LIB"
 . "$(dirname "$0")/helpers.sh"
 
@@ -107,6 +108,72 @@ expect_rc 2 --socket "$SOCK" tokens
 expect_rc 2 --socket "$SOCK"
 expect_rc 2 --socket "$SOCK" --wait=soon token
 ok "usage errors exit 2"
+
+# status says the state first, with times relative to now.
+run_ctl --socket "$SOCK" status
+first=$(head -n 1 "$T/out")
+[[ $first =~ ^valid:\ expires\ [0-9:]{8}Z\ \(in\ 1h\ [0-9]+min\),\ renewal\ in\ 1h\ [0-9]+min$ ]] ||
+	fail "status begins [$first]"
+ok "status: $first"
+
+# status --format=prometheus agrees with --json status.
+run_ctl --socket "$SOCK" status --format=prometheus
+assert_eq "$RC" 0 "exit status of tvtokenctl status --format=prometheus"
+cp "$T/out" "$T/prom"
+grep -qF "$tok2" "$T/prom" && fail "the metrics show the token"
+metric() { awk -v n="$1" '$1 == n { print $2 }' "$T/prom"; }
+assert_eq "$(metric tvtokend_up)" 1 "tvtokend_up"
+assert_eq "$(metric tvtokend_token_valid)" 1 "tvtokend_token_valid"
+assert_eq "$(metric tvtokend_generation)" 2 "tvtokend_generation"
+assert_eq "$(metric tvtokend_renewals_total)" 1 "tvtokend_renewals_total"
+assert_eq "$(metric tvtokend_access_token_requests_total)" 1 "tvtokend_access_token_requests_total"
+assert_eq "$(metric 'tvtokend_state{state="valid"}')" 1 "tvtokend_state valid"
+awk '$1 == "tvtokend_token_remaining_seconds" && $2 > 5000 && $2 <= 5400 { f = 1 } END { exit !f }' "$T/prom" ||
+	fail "tvtokend_token_remaining_seconds is $(metric tvtokend_token_remaining_seconds)"
+# Exposition format: a HELP and a TYPE line before every family's samples.
+awk '/^# HELP / { h[$3] = 1; next } /^# TYPE / { t[$3] = 1; next }
+	{ n = $0; sub(/[{ ].*/, "", n); if (!(n in h) || !(n in t) || NF != 2) { print; bad = 1 } }
+	END { exit bad }' "$T/prom" >"$T/bad" || fail "not Prometheus exposition: $(cat "$T/bad")"
+ok "status --format=prometheus"
+
+# is-valid: 0 with a token of 90 min, 1 when more life than that is asked for.
+run_ctl --socket "$SOCK" is-valid
+assert_eq "$RC:$(cat "$T/out")" "0:" "tvtokenctl is-valid"
+run_ctl --socket "$SOCK" is-valid --min-remaining=80min
+assert_eq "$RC" 0 "tvtokenctl is-valid --min-remaining=80min"
+run_ctl --socket "$SOCK" is-valid --min-remaining="1h 31min"
+assert_eq "$RC" 1 "tvtokenctl is-valid --min-remaining=1h 31min"
+grep -qF "$tok2" "$T/err" && fail "is-valid printed the token"
+ok "is-valid, is-valid --min-remaining"
+
+# exec: the token in the environment of the command, not in its command line.
+run_ctl --socket "$SOCK" exec -- sh -c 'printf "%s\n" "$TRADOVATE_ACCESS_TOKEN"; tr "\0" " " </proc/$$/cmdline >&2'
+assert_eq "$RC:$(cat "$T/out")" "0:$tok2" "tvtokenctl exec"
+grep -qF "$tok2" "$T/err" && fail "the token is in the command line of exec's command"
+run_ctl --socket "$SOCK" exec --md --env MD -- sh -c 'printf "%s\n" "$MD"'
+assert_eq "$RC:$(cat "$T/out")" "0:$(ctl --md token)" "tvtokenctl exec --md --env MD"
+run_ctl --socket "$SOCK" exec -- sh -c 'exit 9'
+assert_eq "$RC" 9 "exit status of tvtokenctl exec -- sh -c 'exit 9'"
+ok "exec"
+
+# --instance NAME: the socket of tvtokend@NAME under /run/tvtokend (root only:
+# the test makes and removes its own instance directory there).
+if [ "$(id -u)" -eq 0 ]; then
+	inst=tvtokend-it-$$
+	made_run=
+	[ -d /run/tvtokend ] || made_run=1
+	mkdir -p "/run/tvtokend/$inst"
+	ln -s "$SOCK" "/run/tvtokend/$inst/io.tvtokend.Broker"
+	run_ctl --instance "$inst" token
+	rc_inst=$RC out_inst=$(cat "$T/out")
+	TVTOKEN_SOCKET=$T/no-such-socket run_ctl --instance "$inst" is-valid
+	rc_env=$RC
+	rm -rf "/run/tvtokend/$inst"
+	[ -z "$made_run" ] || rmdir /run/tvtokend 2>/dev/null
+	assert_eq "$rc_inst:$out_inst" "0:$tok2" "tvtokenctl --instance $inst token"
+	assert_eq "$rc_env" 0 "--instance over \$TVTOKEN_SOCKET"
+	ok "--instance NAME"
+fi
 
 # watch: a token line, then exit 1 when the broker goes away.
 bg_start "$T/watch" "$TVTOKENCTL" --socket "$SOCK" watch
