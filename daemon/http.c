@@ -98,6 +98,8 @@ struct http {
 	struct http_xfer_list xfers;    /* in the multi handle */
 	struct http_xfer_list reap;     /* cancelled, waiting to be freed */
 	unsigned n_xfers;
+	unsigned depth;                 /* libcurl actions under way (callbacks may run) */
+	bool free_pending;              /* http_free was called from a callback */
 };
 
 /* Wipe and free a buffer. */
@@ -506,6 +508,8 @@ http_fail_all(struct http *h, CURLMcode mc)
 			break;
 		snprintf(x->errbuf, sizeof(x->errbuf), "curl: %s", curl_multi_strerror(mc));
 		http_finish(h, x, code);
+		if (h->free_pending)
+			return;
 	}
 }
 
@@ -544,6 +548,8 @@ http_process(struct http *h, CURLMcode mc)
 			again = true;
 			break;
 		}
+		if (h->free_pending)
+			return;
 	} while (again);
 
 	while ((msg = curl_multi_info_read(h->multi, &left)) != NULL) {
@@ -563,7 +569,26 @@ http_process(struct http *h, CURLMcode mc)
 			continue;
 		}
 		http_finish(h, (struct http_xfer *)(void *)priv, result);
+		if (h->free_pending)
+			return;
 	}
+}
+
+static void http_destroy(struct http *h);
+
+/* Run one libcurl action and deliver its results; a callback's http_free takes effect after. */
+static void
+http_action(struct http *h, curl_socket_t fd, int flags)
+{
+	int running;
+	CURLMcode mc;
+
+	h->depth++;
+	mc = curl_multi_socket_action(h->multi, fd, flags, &running);
+	http_process(h, mc);
+	h->depth--;
+	if (h->depth == 0 && h->free_pending)
+		http_destroy(h);
 }
 
 /* libevent: a watched socket is ready. */
@@ -572,27 +597,20 @@ http_sock_event(evutil_socket_t fd, short what, void *arg)
 {
 	struct http_sock *hs = arg;
 	struct http *h = hs->h;     /* hs may be freed during the action */
-	int flags = 0, running;
-	CURLMcode mc;
+	int flags = 0;
 
 	if (what & EV_READ)
 		flags |= CURL_CSELECT_IN;
 	if (what & EV_WRITE)
 		flags |= CURL_CSELECT_OUT;
-	mc = curl_multi_socket_action(h->multi, fd, flags, &running);
-	http_process(h, mc);
+	http_action(h, fd, flags);
 }
 
 /* libevent: curl's timeout expired. */
 static void
 http_timer_event(evutil_socket_t fd, short what, void *arg)
 {
-	struct http *h = arg;
-	int running;
-	CURLMcode mc;
-
-	mc = curl_multi_socket_action(h->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	http_process(h, mc);
+	http_action(arg, CURL_SOCKET_TIMEOUT, 0);
 }
 
 /* Stop watching a socket and free its state. */
@@ -975,10 +993,26 @@ void
 http_free(struct http *h)
 {
 	struct http_xfer *x;
-	struct http_sock *hs;
 
 	if (h == NULL)
 		return;
+	if (h->depth > 0) {
+		/* From a callback: nothing is called back any more; the rest after the action. */
+		TAILQ_FOREACH(x, &h->xfers, entry)
+			x->cancelled = true;
+		h->free_pending = true;
+		return;
+	}
+	http_destroy(h);
+}
+
+/* Free everything now (no libcurl action is under way). */
+static void
+http_destroy(struct http *h)
+{
+	struct http_xfer *x;
+	struct http_sock *hs;
+
 	while ((x = TAILQ_FIRST(&h->xfers)) != NULL) {
 		TAILQ_REMOVE(&h->xfers, x, entry);
 		http_xfer_detach(x);

@@ -92,7 +92,10 @@ long http_xfer_status(const struct http_xfer *x);
 /* Transfers started and not yet finished or reaped (for tests and bounds). */
 unsigned http_active(const struct http *h);
 
-/* Cancel everything without calling back, then tear down; NULL-safe. Not from a callback. */
+/*
+ * Cancel everything without calling back, then tear down; NULL-safe. From a
+ * transfer's callback, the teardown waits until libcurl has returned.
+ */
 void http_free(struct http *h);
 
 /*
