@@ -47,6 +47,9 @@ struct cluster_callbacks {
 	void (*on_report)(int64_t generation, const char *member, void *arg);
 };
 
+/* Longest member name (Member=). */
+#define CLUSTER_MAX_MEMBER_NAME 64
+
 /* Largest state the broker may hand over. */
 #define CLUSTER_MAX_STATE (32 * 1024)
 

@@ -2067,3 +2067,25 @@ bool config_same_account(const struct config *a, const struct config *b)
 		return false;
 	return strcmp(a->base_url, b->base_url) == 0 && strcmp(a->name, b->name) == 0;
 }
+
+/* Whether two optional strings are equal (both NULL counts). */
+static bool config_streq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Same [Cluster] settings: endpoints, election, member, lease, TLS files, user and password. */
+bool config_same_cluster(const struct config *a, const struct config *b)
+{
+	if (a->cluster != b->cluster || a->n_etcd != b->n_etcd || a->lease != b->lease)
+		return false;
+	for (size_t i = 0; i < a->n_etcd; i++)
+		if (strcmp(a->etcd[i], b->etcd[i]) != 0)
+			return false;
+	return config_streq(a->election, b->election) && config_streq(a->member, b->member) &&
+	    config_streq(a->etcd_ca_file, b->etcd_ca_file) &&
+	    config_streq(a->etcd_cert_file, b->etcd_cert_file) &&
+	    config_streq(a->etcd_key_file, b->etcd_key_file) &&
+	    config_streq(a->etcd_user, b->etcd_user) &&
+	    config_streq(a->etcd_password, b->etcd_password);
+}

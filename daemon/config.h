@@ -118,6 +118,9 @@ void config_errors_free(struct config_errors *errs);
 /* Whether two configs name the same Tradovate account (BaseURL and Name). */
 bool config_same_account(const struct config *a, const struct config *b);
 
+/* Whether a and b have the same [Cluster] settings, the etcd password included. */
+bool config_same_cluster(const struct config *a, const struct config *b);
+
 /*
  * Parse a systemd time span ("90", "90s", "500ms", "1h 30min", "1.5s"; bare numbers are seconds).
  * Returns 0, or -EINVAL / -ERANGE leaving *out untouched.

@@ -65,6 +65,8 @@ assert_eq "$(jget "$st" .failures)" "$(mock_requests | awk '$3 != 200' | wc -l)"
 assert_eq "$(jget "$st" .renewalsLeftThisHour)" 11 "renewalsLeftThisHour (12 - 1)"
 assert_eq "$(jget "$st" .failedRequestsLeftThisHour)" 3 "failedRequestsLeftThisHour"
 assert_eq "$(jget "$st" .version)" "$("$TVTOKEND" --version | cut -d' ' -f2)" "version"
+assert_eq "$(jget "$st" .role)" standalone "role without [Cluster]"
+assert_eq "$(jget "$st" .leader)" null "leader without [Cluster]"
 ok "valid: counters match the mock log"
 
 # The caller alone, then with an idle connection and a stream open.
