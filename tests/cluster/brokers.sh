@@ -148,7 +148,7 @@ b_config()
 		echo "Socket=$T/b$i.sock"
 		echo "[Cluster]"
 		echo "Etcd=$ETCD_ENDPOINTS"
-		echo "Election=$ELECTION"
+		[ -z "$ELECTION" ] || echo "Election=$ELECTION"
 		echo "Member=b$i"
 		echo "LeaseSec=${LEASE_SEC}s"
 		printf '%s\n' "$@"

@@ -8,12 +8,8 @@
  * parsed as one stream message; the strict base64 and int64 parsers get the
  * raw body too. Seeds: tests/fuzz/corpus/etcd/ (replies recorded from etcd 3.4).
  *
- * Build and run by hand (tests/fuzz/meson.build builds the others):
- *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -DTVTOKEND_VERSION='"fuzz"' -Idaemon tests/fuzz/fuzz-etcd.c daemon/etcd.c \
- *     daemon/http.c daemon/timeutil.c -lcurl -levent -ljson-c -o /tmp/fuzz-etcd
- *   mkdir -p /tmp/fuzz-etcd-corpus && cp -r tests/fuzz/corpus/etcd/. /tmp/fuzz-etcd-corpus
- *   /tmp/fuzz-etcd -max_total_time=300 -max_len=4096 /tmp/fuzz-etcd-corpus
+ * Built by tests/fuzz/meson.build and run by tests/fuzz/run.sh with the
+ * other targets.
  */
 #include <stddef.h>
 #include <stdint.h>

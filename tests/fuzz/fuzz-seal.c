@@ -8,14 +8,8 @@
  * and to cluster_payload_parse as if it had opened. Seeds in
  * tests/fuzz/corpus/seal/ are values sealed with that key (some wrong ones).
  *
- * Build and run by hand:
- *   clang-14 -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
- *     -DTVTOKEND_VERSION='"fuzz"' -Idaemon tests/fuzz/fuzz-seal.c daemon/seal.c \
- *     daemon/cluster.c daemon/etcd.c daemon/http.c daemon/log.c daemon/timeutil.c \
- *     daemon/lifecycle.c daemon/token.c daemon/reply.c -lcrypto -lcurl -levent -ljson-c -lsystemd \
- *     -o /tmp/fuzz-seal
- *   mkdir -p /tmp/fuzz-seal-corpus && cp -r tests/fuzz/corpus/seal/. /tmp/fuzz-seal-corpus
- *   /tmp/fuzz-seal -max_total_time=300 -max_len=4096 /tmp/fuzz-seal-corpus
+ * Built by tests/fuzz/meson.build and run by tests/fuzz/run.sh with the
+ * other targets.
  */
 #include <stddef.h>
 #include <stdint.h>
