@@ -92,6 +92,7 @@ mock_start()
 	rm -f "$T/mock.port"
 	"$MOCK" --port-file "$T/mock.port" --log "$T/mock.log" "$@" >"$T/mock.out" 2>&1 &
 	MOCK_PID=$!
+	disown "$MOCK_PID" 2>/dev/null || true
 	wait_until 10 '[ -s "$T/mock.port" ]' || fail "the mock did not start: $(cat "$T/mock.out")"
 	MOCK_URL=http://127.0.0.1:$(cat "$T/mock.port")/v1
 }
@@ -298,4 +299,5 @@ poll_start()
 	shift
 	"$POLL" "$@" >"$T/$name.out" 2>"$T/$name.err" &
 	BG_PIDS+=("$!")
+	disown "$!" 2>/dev/null || true
 }

@@ -76,6 +76,21 @@ got=$(jq -r '.parameters.token.generation' <<<"$r")
 assert_eq "$(mock_count request)" 1 "token requests after the report"
 ok "a follower's ReportRejected($g) was answered with generation $got, renewed by b$L"
 
+# SIGHUP: a reload that leaves [Cluster] alone applies; one that changes it is refused.
+f=${F[1]}
+printf '[Server]\nMaxClients=100\n' >>"$T/b$f.conf"
+kill -HUP "${B_PIDS[$f]}"
+wait_until 10 "grep -q 'reloading' '$T/b$f.log'" || fail "b$f did not reload"
+sleep 1
+grep -q "reload refused" "$T/b$f.log" && fail "b$f refused a reload outside [Cluster]"
+sed -i "s/^LeaseSec=.*/LeaseSec=$(( LEASE_SEC + 1 ))s/" "$T/b$f.conf"
+kill -HUP "${B_PIDS[$f]}"
+wait_until 10 "grep -q 'reload refused, keeping the old configuration: the \[Cluster\] settings changed' '$T/b$f.log'" ||
+	fail "b$f did not refuse a reload that changes [Cluster]"
+wait_until 10 one_leader_among 1 2 3 || fail "the roles changed after the reloads"
+[ -n "$(b_token "$f")" ] || fail "b$f serves no token after the reloads"
+ok "SIGHUP on b$f: MaxClients= applied, a new LeaseSec= refused until a restart; b$f still follows"
+
 # SIGTERM of the leader: it hands over, and exits 0.
 T0=$(now_ms)
 b_stop "$L" 10
