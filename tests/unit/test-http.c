@@ -50,6 +50,7 @@ struct got {
 	struct http_xfer *self;
 	bool cancel_self_in_done;
 	bool chain;                 /* start another /whole transfer from on_done */
+	bool free_in_done;          /* http_free the engine from on_done */
 	struct got *chained;
 };
 
@@ -263,6 +264,10 @@ on_done(struct http_xfer *x, const struct http_result *res, void *arg)
 		http_cancel(x);
 	if (g->chain && g->chained != NULL)
 		start(g->c, "/whole", g->chained);
+	if (g->free_in_done) {
+		http_free(g->c->http);
+		g->c->http = NULL;
+	}
 }
 
 static int
@@ -622,6 +627,26 @@ cancel_inside_done_and_a_new_transfer_from_done_are_safe(void **state)
 }
 
 static void
+engine_may_be_freed_from_a_done_callback(void **state)
+{
+	struct ctx *c = *state;
+	struct got other = { 0 }, g = { .free_in_done = true };
+
+	/* Another transfer is held by the server: it must never call back. */
+	start(c, "/hold", &other);
+	while (c->n_held < 1)
+		event_base_loop(c->base, EVLOOP_ONCE);
+	start(c, "/whole", &g);
+	run_until(c, &g.n_done, 1);
+	assert_null(c->http);
+	assert_string_equal(g.body, "hello world");
+	/* Whatever is left on the loop must not touch the freed engine. */
+	run_for(c, 100);
+	assert_int_equal(other.n_done, 0);
+	assert_int_equal(g.n_done, 1);
+}
+
+static void
 cancel_before_the_reply_means_no_callback(void **state)
 {
 	struct ctx *c = *state;
@@ -836,6 +861,7 @@ main(void)
 		T(cancel_of_another_transfer_from_a_callback_is_safe),
 		T(cancel_inside_done_and_a_new_transfer_from_done_are_safe),
 		T(cancel_before_the_reply_means_no_callback),
+		T(engine_may_be_freed_from_a_done_callback),
 		T(refused_connection_was_never_sent),
 		T(timeout_after_sending_says_it_was_sent),
 		T(stream_without_a_timeout_outlives_a_short_one),
