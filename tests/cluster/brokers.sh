@@ -125,7 +125,7 @@ mock_times()
 
 # ---- the brokers ----
 
-# Write broker $1's config; further arguments are extra lines (sections may repeat).
+# Write broker $1's config; further arguments are extra lines (sections may repeat; @I@: $1).
 b_config()
 {
 	local i=$1
@@ -152,7 +152,8 @@ b_config()
 		[ -z "$ELECTION" ] || echo "Election=$ELECTION"
 		echo "Member=b$i"
 		echo "LeaseSec=${LEASE_SEC}s"
-		printf '%s\n' "$@"
+		# "@I@" in a line stands for this broker's number.
+		printf '%s\n' "$@" | sed "s/@I@/$i/g"
 	} >"$T/b$i.conf"
 }
 

@@ -4,6 +4,7 @@
 #   - all three serve the same token and generation, through their own sockets;
 #   - the mock sees one token request, then renewals only (three of them),
 #     and every host follows each renewal (its generation, its state file);
+#   - every host keeps its token file and runs its ExecOnChange= hook;
 #   - STATUS-like status text and the journal events say who leads;
 #   - the value in etcd holds no token, password or secret in clear;
 #   - a follower's ReportRejected is answered with the next generation,
@@ -15,7 +16,14 @@
 
 # Tokens live 8 s: renewed at half-life, every 4 s.
 mock_start --lifetime 8
-three_brokers
+# The token file and the change hook on every host.
+cat >"$T/hook" <<EOS
+#!/bin/sh
+# One line per run: the generation the broker passed.
+echo "\$TVTOKEND_GENERATION" >>"\$0.runs.\$1"
+EOS
+chmod 755 "$T/hook"
+three_brokers "[Sink]" "File=$T/b@I@.token" "ExecOnChange=$T/hook @I@"
 L=$LEADER
 read -r -a F <<<"$(others_than "$L")"
 ok "b$L leads; b${F[0]} and b${F[1]} follow it"
@@ -43,6 +51,15 @@ for i in 1 2 3; do
 		fail "b$i's state file does not hold generation $gen1"
 done
 ok "every host's state file holds the followed generation"
+
+# The token file and the hook on every host, followers included.
+for i in 1 2 3; do
+	wait_until 10 "[ \"\$(cat '$T/b$i.token' 2>/dev/null)\" = \"\$(b_ctl $i token)\" ]" ||
+		fail "b$i's token file does not hold the token it serves"
+	wait_until 10 "awk -v g=$gen1 '\$1 >= g { f = 1 } END { exit !f }' '$T/hook.runs.$i' 2>/dev/null" ||
+		fail "b$i's ExecOnChange= did not run for generation $gen1: $(cat "$T/hook.runs.$i" 2>/dev/null)"
+done
+ok "every host's token file holds its token, and its ExecOnChange= ran for generation $gen1 or later"
 
 # The journal events (on stderr here), and the status text.
 grep -q "leader_elected: b$L leads the cluster" "$T/b$L.log" || fail "no leader_elected on b$L"
