@@ -28,6 +28,15 @@
  * proclaim checks that its key still exists), and steps down when etcd shows
  * another leader or none.
  *
+ * The durable state. Every proclaim is a transaction guarded by the
+ * leader key's create revision: it writes the leader's value and, sealed
+ * for its own key, the same state under E/state (no lease: it outlives every
+ * broker), both or neither, and only while that leadership lasts. A newly
+ * elected broker reads E/state before its first proclaim and follows it when
+ * it is newer than what it followed: so a follower that missed the last
+ * value (its stream reconnecting at the fail-over), or a whole cluster
+ * restarted, still continues from the last state any leader proclaimed.
+ *
  * Following. Everyone observes the election and reads it back every
  * LeaseSec. Values are taken in etcd's revision order: a value older than
  * the last one followed (a new leader's campaign value, sealed when it
@@ -71,6 +80,7 @@ struct cluster {
 	char *election_name;            /* E/leader: etcd's election name */
 	char *reports_prefix;           /* E/reports/ */
 	char *report_key;               /* E/reports/<member> */
+	char *state_key;                /* E/state: the last state proclaimed, durable */
 	int64_t lease_sec;
 	struct cluster_timing t;
 
@@ -107,6 +117,10 @@ struct cluster {
 	bool elected;                   /* the campaign returned: my_key is ours */
 	struct etcd_leader_key my_key;
 	bool leader;                    /* elected and a proclaim succeeded since */
+	bool state_read;                /* elected, and E/state read since */
+	struct etcd_call *state_call;
+	uint64_t state_retry_at;
+	unsigned state_failures;
 	struct etcd_call *proclaim_call;
 	bool dirty;                     /* the broker's state changed since the last proclaim */
 	uint64_t proclaim_retry_at;
@@ -440,11 +454,14 @@ cluster_leave_election(struct cluster *c)
 {
 	cluster_cancel(&c->campaign_call);
 	cluster_cancel(&c->proclaim_call);
+	cluster_cancel(&c->state_call);
 	cluster_cancel(&c->reports_call);
 	cluster_cancel(&c->watch_call);
 	etcd_leader_key_clear(&c->my_key);
 	c->elected = false;
 	c->leader = false;
+	c->state_read = false;
+	c->state_failures = 0;
 	c->watch_from = 0;
 	c->reports_rev = 0;
 	c->campaign_failures = 0;
@@ -613,9 +630,54 @@ cluster_campaign_done(struct etcd_call *call, const struct etcd_reply *r, void *
 		cluster_step_down(c, "elected while its lease keep-alives lapsed");
 		return;
 	}
-	/* Proclaim the current state at once: the campaign value may be old. */
+	/* Read E/state, then proclaim the current state at once: the campaign value may be old. */
+	c->state_read = false;
+	c->state_retry_at = now;
 	c->dirty = true;
 	c->proclaim_retry_at = now;
+	cluster_kick(c);
+}
+
+/* E/state read by a newly elected broker: follow it when it is newer, then proclaim. */
+static void
+cluster_state_done(struct etcd_call *call, const struct etcd_reply *r, void *arg)
+{
+	struct cluster *c = arg;
+	struct cluster_payload pl;
+	uint8_t *plain = NULL;
+	size_t len = 0;
+	int q;
+
+	c->state_call = NULL;
+	cluster_heard(c, r);
+	if (r->error != 0 && r->error != -ENOENT) {
+		if (c->state_failures++ == 0)
+			log_warnx("cluster: cannot read %s: %s", c->state_key, r->message);
+		c->state_retry_at = cluster_now() + cluster_backoff(c, c->state_failures);
+		cluster_kick(c);
+		return;
+	}
+	c->state_read = true;
+	c->state_failures = 0;
+	if (r->error == 0 && r->n_kvs == 1 && r->kvs[0].mod_revision > c->followed_rev) {
+		q = seal_open(c->key, c->state_key, r->kvs[0].value, r->kvs[0].value_len, &plain,
+		    &len);
+		if (q == 0) {
+			q = cluster_payload_parse(plain, len, &pl);
+			if (q == 0 && pl.kind != CLUSTER_KIND_STATE)
+				q = -EBADMSG;
+		}
+		if (q < 0) {
+			cluster_bad_value(c, "the durable state", q);
+		} else {
+			/* Ours too (a restarted cluster): it is the last state any leader proclaimed. */
+			log_info("cluster: %s continues from the state %s proclaimed last",
+			    c->member, pl.member);
+			c->followed_rev = r->kvs[0].mod_revision;
+			c->cb.on_follow(pl.state, pl.state_len, pl.member, c->arg);
+		}
+		seal_plain_free(plain, len);
+	}
 	cluster_kick(c);
 }
 
@@ -932,25 +994,52 @@ cluster_campaign(struct cluster *c, uint64_t now)
 	cluster_started(c, r, "a campaign", &c->campaign_retry_at, &c->campaign_failures);
 }
 
-/* Proclaim the current state (the first proclaim makes the elected broker leader). */
+/*
+ * Proclaim the current state (the first proclaim makes the elected broker
+ * leader): the leader key's value and E/state in one transaction, only
+ * while our leader key is the one we were elected with.
+ */
 static void
 cluster_do_proclaim(struct cluster *c, uint64_t now)
 {
-	uint8_t *value = NULL;
-	size_t len = 0;
+	struct etcd_put_op puts[2];
+	uint8_t *value = NULL, *durable = NULL, *state = NULL;
+	size_t len = 0, durable_len = 0, state_len = 0;
+	struct cluster_payload pl;
 	int r;
 
-	r = cluster_seal_state(c, &value, &len);
+	r = c->cb.snapshot_for_proclaim(&state, &state_len, c->arg);
+	if (r == 0 && state_len > CLUSTER_MAX_STATE)
+		r = -EMSGSIZE;
+	if (r == 0) {
+		memset(&pl, 0, sizeof(pl));
+		pl.kind = CLUSTER_KIND_STATE;
+		snprintf(pl.member, sizeof(pl.member), "%s", c->member);
+		pl.state = state;
+		pl.state_len = state_len;
+		r = cluster_seal(c, &pl, c->election_name, &value, &len);
+		if (r == 0)
+			r = cluster_seal(c, &pl, c->state_key, &durable, &durable_len);
+	}
+	if (state != NULL)
+		seal_plain_free(state, state_len);
 	if (r < 0) {
 		log_warnx("cluster: cannot seal the state to proclaim: %s", strerror(-r));
+		free(value);
+		free(durable);
 		c->proclaim_retry_at = now + cluster_backoff(c, c->proclaim_failures++);
 		return;
 	}
 	c->dirty = false;
 	c->lease_touched_at = now;
-	r = etcd_proclaim(c->etcd, &c->my_key, value, len, cluster_proclaim_done, c,
-	    &c->proclaim_call);
+	puts[0] = (struct etcd_put_op){ .key = c->my_key.key, .key_len = c->my_key.key_len,
+	    .value = value, .len = len, .lease = c->my_key.lease };
+	puts[1] = (struct etcd_put_op){ .key = (const uint8_t *)c->state_key,
+	    .key_len = strlen(c->state_key), .value = durable, .len = durable_len };
+	r = etcd_put_if_created(c->etcd, c->my_key.key, c->my_key.key_len, c->my_key.rev, puts, 2,
+	    cluster_proclaim_done, c, &c->proclaim_call);
 	free(value);
+	free(durable);
 	if (r < 0)
 		c->dirty = true;
 	cluster_started(c, r, "a proclaim", &c->proclaim_retry_at, &c->proclaim_failures);
@@ -1059,7 +1148,18 @@ cluster_run(struct cluster *c)
 			cluster_deadline(&next, c->campaign_retry_at);
 	}
 
-	if (c->elected && c->dirty && c->proclaim_call == NULL) {
+	if (c->elected && !c->state_read && c->state_call == NULL) {
+		if (now >= c->state_retry_at) {
+			r = etcd_range(c->etcd, c->state_key, false, cluster_state_done, c,
+			    &c->state_call);
+			cluster_started(c, r, "reading the durable state", &c->state_retry_at,
+			    &c->state_failures);
+		}
+		if (c->state_call == NULL)
+			cluster_deadline(&next, c->state_retry_at);
+	}
+
+	if (c->elected && c->state_read && c->dirty && c->proclaim_call == NULL) {
 		if (now >= c->proclaim_retry_at)
 			cluster_do_proclaim(c, now);
 		if (c->proclaim_call == NULL)
@@ -1259,7 +1359,8 @@ cluster_new(struct event_base *base, struct http *http, const struct config *cfg
 	if (c->member == NULL ||
 	    asprintf(&c->election_name, "%s/leader", cfg->election) < 0 ||
 	    asprintf(&c->reports_prefix, "%s/reports/", cfg->election) < 0 ||
-	    asprintf(&c->report_key, "%s/reports/%s", cfg->election, cfg->member) < 0) {
+	    asprintf(&c->report_key, "%s/reports/%s", cfg->election, cfg->member) < 0 ||
+	    asprintf(&c->state_key, "%s/state", cfg->election) < 0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -1396,6 +1497,7 @@ cluster_free(struct cluster *c)
 	free(c->election_name);
 	free(c->reports_prefix);
 	free(c->report_key);
+	free(c->state_key);
 	explicit_bzero(c, sizeof(*c));
 	free(c);
 }

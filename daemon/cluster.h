@@ -12,7 +12,10 @@
  *                          names them); the first one leads, its value is
  *                          the leader's sealed state
  *   E/reports/<member>     a follower's sealed ReportRejected, with its lease
- * Values are sealed (seal.h) with the context "E/leader" or the report's key.
+ *   E/state                the last state a leader proclaimed, sealed, without a
+ *                          lease: written with every proclaim in one transaction
+ *                          guarded by the leader key, read by a new leader first
+ * Values are sealed (seal.h) with the context "E/leader", E/state or the report's key.
  */
 #ifndef TVTOKEND_CLUSTER_H
 #define TVTOKEND_CLUSTER_H

@@ -99,6 +99,7 @@ static const char *const etcd_paths[ETCD_OP_COUNT] = {
 	[ETCD_OP_RANGE] = "/v3/kv/range",
 	[ETCD_OP_DELETE] = "/v3/kv/deleterange",
 	[ETCD_OP_WATCH] = "/v3/watch",
+	[ETCD_OP_TXN] = "/v3/kv/txn",
 };
 
 /* Free a string that may be a secret. */
@@ -734,6 +735,14 @@ etcd_parse_fields(enum etcd_op op, struct json_object *obj, struct etcd_reply *r
 				snprintf(r->message, sizeof(r->message), "watch canceled");
 			r->error = r->compact_revision != 0 ? -ERANGE :
 			    etcd_classify(0, r->message, 200);
+		}
+		return q;
+	case ETCD_OP_TXN:
+		/* The gateway leaves out a false "succeeded". */
+		q = etcd_get_bool(obj, "succeeded", &r->succeeded);
+		if (q == 0 && !r->succeeded) {
+			r->error = -ESTALE;
+			snprintf(r->message, sizeof(r->message), "transaction: its guard no longer holds");
 		}
 		return q;
 	case ETCD_OP_LEASE_REVOKE:
@@ -1485,6 +1494,86 @@ etcd_put(struct etcd *e, const char *key, const uint8_t *value, size_t len, int6
 	    etcd_json_add_bytes(o, "value", value, len) &&
 	    (lease == 0 || etcd_json_add_int64(o, "lease", lease));
 	return etcd_submit_json(e, ETCD_OP_PUT, o, ok, 0, fn, arg, out);
+}
+
+/* One {"request_put": {...}} of a transaction; NULL when memory runs out. */
+static struct json_object *
+etcd_txn_put_json(const struct etcd_put_op *p)
+{
+	struct json_object *o = json_object_new_object(), *put = json_object_new_object();
+
+	if (put == NULL || !etcd_json_add_bytes(put, "key", p->key, p->key_len) ||
+	    !etcd_json_add_bytes(put, "value", p->value, p->len) ||
+	    (p->lease != 0 && !etcd_json_add_int64(put, "lease", p->lease))) {
+		json_object_put(put);
+		json_object_put(o);
+		return NULL;
+	}
+	if (!etcd_json_add(o, "request_put", put)) {
+		json_object_put(o);
+		return NULL;
+	}
+	return o;
+}
+
+/* Append obj (consumed) to the array a; false when memory runs out. */
+static bool
+etcd_json_append(struct json_object *a, struct json_object *obj)
+{
+	if (obj == NULL)
+		return false;
+	if (json_object_array_add(a, obj) < 0) {
+		json_object_put(obj);
+		return false;
+	}
+	return true;
+}
+
+/* POST /v3/kv/txn: the puts, if guard's create revision is still create_rev. */
+int
+etcd_put_if_created(struct etcd *e, const uint8_t *guard, size_t guard_len, int64_t create_rev,
+    const struct etcd_put_op *puts, size_t n, etcd_reply_fn fn, void *arg,
+    struct etcd_call **out)
+{
+	struct json_object *o, *cmp, *cmps, *ops;
+	bool ok;
+
+	if (guard == NULL || guard_len == 0 || guard_len > ETCD_MAX_KEY || create_rev <= 0 ||
+	    puts == NULL || n == 0 || n > 4)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (puts[i].key == NULL || puts[i].key_len == 0 || puts[i].key_len > ETCD_MAX_KEY ||
+		    (puts[i].value == NULL && puts[i].len > 0) || puts[i].len > ETCD_MAX_VALUE)
+			return -EINVAL;
+	o = json_object_new_object();
+	cmp = json_object_new_object();
+	cmps = json_object_new_array();
+	ops = json_object_new_array();
+	ok = o != NULL && cmp != NULL && cmps != NULL && ops != NULL &&
+	    etcd_json_add_bytes(cmp, "key", guard, guard_len) &&
+	    etcd_json_add(cmp, "result", json_object_new_string("EQUAL")) &&
+	    etcd_json_add(cmp, "target", json_object_new_string("CREATE")) &&
+	    etcd_json_add_int64(cmp, "create_revision", create_rev);
+	if (ok) {
+		ok = etcd_json_append(cmps, cmp);
+		cmp = NULL;
+	}
+	for (size_t i = 0; ok && i < n; i++)
+		ok = etcd_json_append(ops, etcd_txn_put_json(&puts[i]));
+	if (ok) {
+		ok = etcd_json_add(o, "compare", cmps);
+		cmps = NULL;
+	}
+	if (ok) {
+		ok = etcd_json_add(o, "success", ops);
+		ops = NULL;
+	}
+	json_object_put(cmp);
+	json_object_put(cmps);
+	json_object_put(ops);
+	if (o == NULL)
+		return -ENOMEM;
+	return etcd_submit_json(e, ETCD_OP_TXN, o, ok, 0, fn, arg, out);
 }
 
 /* Add "key" and, for a prefix, "range_end" to o. */

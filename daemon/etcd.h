@@ -70,6 +70,7 @@ enum etcd_op {
 	ETCD_OP_RANGE,
 	ETCD_OP_DELETE,
 	ETCD_OP_WATCH,
+	ETCD_OP_TXN,
 	ETCD_OP_COUNT
 };
 
@@ -123,6 +124,7 @@ struct etcd_reply {
 	int64_t watch_id;
 	int64_t compact_revision;
 	int64_t deleted;                /* delete */
+	bool succeeded;                 /* txn: the comparison held (else r->error is -ESTALE) */
 	char *token;                    /* authenticate; wiped */
 };
 
@@ -175,6 +177,25 @@ int etcd_observe(struct etcd *e, const char *name, etcd_reply_fn fn, void *arg,
 /* lease 0: none. */
 int etcd_put(struct etcd *e, const char *key, const uint8_t *value, size_t len, int64_t lease,
     etcd_reply_fn fn, void *arg, struct etcd_call **out);
+/* One put of a transaction (lease 0: none). */
+struct etcd_put_op {
+	const uint8_t *key;
+	size_t key_len;
+	const uint8_t *value;
+	size_t len;
+	int64_t lease;
+};
+
+/*
+ * POST /v3/kv/txn: the puts (1..4), all at once, only while the key guard
+ * still has the create revision create_rev (e.g. an election's leader key:
+ * only while that leadership lasts); otherwise nothing is written and the
+ * reply's error is -ESTALE.
+ */
+int etcd_put_if_created(struct etcd *e, const uint8_t *guard, size_t guard_len, int64_t create_rev,
+    const struct etcd_put_op *puts, size_t n, etcd_reply_fn fn, void *arg,
+    struct etcd_call **out);
+
 /* prefix: every key starting with key. */
 int etcd_range(struct etcd *e, const char *key, bool prefix, etcd_reply_fn fn, void *arg,
     struct etcd_call **out);

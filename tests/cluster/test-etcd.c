@@ -426,6 +426,58 @@ proclaim_after_resigning_is_stale(void **state)
 }
 
 static void
+guarded_puts_land_together_while_the_leadership_lasts(void **state)
+{
+	struct ctx *c = *state;
+	struct seen camp = { 0 }, tx = { 0 }, rs = { 0 }, ld, st;
+	int64_t id = grant(c, 30);
+	const char *name = key(c, "tx-election"), *skey = key(c, "tx-state");
+	struct etcd_put_op puts[2];
+
+	assert_int_equal(etcd_campaign(c->etcd, name, id, (const uint8_t *)"v1", 2, on_reply,
+	    &camp, NULL), 0);
+	wait_for(c, &camp.n_final, 1);
+	assert_int_equal(camp.error, 0);
+	puts[0] = (struct etcd_put_op){ .key = camp.leader.key, .key_len = camp.leader.key_len,
+	    .value = (const uint8_t *)"v2", .len = 2, .lease = id };
+	puts[1] = (struct etcd_put_op){ .key = (const uint8_t *)skey, .key_len = strlen(skey),
+	    .value = (const uint8_t *)"s2", .len = 2 };
+	assert_int_equal(etcd_put_if_created(c->etcd, camp.leader.key, camp.leader.key_len,
+	    camp.leader.rev, puts, 2, on_reply, &tx, NULL), 0);
+	wait_for(c, &tx.n_final, 1);
+	assert_int_equal(tx.error, 0);
+	memset(&ld, 0, sizeof(ld));
+	assert_int_equal(etcd_leader(c->etcd, name, on_reply, &ld, NULL), 0);
+	wait_for(c, &ld.n_final, 1);
+	assert_string_equal(ld.values[0], "v2");
+	assert_int_equal(ld.leases[0], id);
+	range(c, skey, false, &st);
+	assert_string_equal(st.values[0], "s2");
+
+	/* Resigned: the guard fails, and neither key changes. */
+	assert_int_equal(etcd_resign(c->etcd, &camp.leader, on_reply, &rs, NULL), 0);
+	wait_for(c, &rs.n_final, 1);
+	memset(&tx, 0, sizeof(tx));
+	puts[1].value = (const uint8_t *)"s3";
+	assert_int_equal(etcd_put_if_created(c->etcd, camp.leader.key, camp.leader.key_len,
+	    camp.leader.rev, puts, 2, on_reply, &tx, NULL), 0);
+	wait_for(c, &tx.n_final, 1);
+	assert_int_equal(tx.error, -ESTALE);
+	range(c, skey, false, &st);
+	assert_string_equal(st.values[0], "s2");
+	memset(&ld, 0, sizeof(ld));
+	assert_int_equal(etcd_leader(c->etcd, name, on_reply, &ld, NULL), 0);
+	wait_for(c, &ld.n_final, 1);
+	assert_int_equal(ld.error, -ENOENT);
+	/* Arguments are checked before anything is sent. */
+	assert_int_equal(etcd_put_if_created(c->etcd, camp.leader.key, camp.leader.key_len, 0,
+	    puts, 2, on_reply, &tx, NULL), -EINVAL);
+	assert_int_equal(etcd_put_if_created(c->etcd, camp.leader.key, camp.leader.key_len,
+	    camp.leader.rev, puts, 0, on_reply, &tx, NULL), -EINVAL);
+	etcd_leader_key_clear(&camp.leader);
+}
+
+static void
 second_campaign_waits_until_the_first_leader_goes(void **state)
 {
 	struct ctx *c = *state;
@@ -842,6 +894,7 @@ main(int argc, char **argv)
 		T(keys_with_a_lease_go_when_it_is_revoked),
 		T(campaign_wins_an_empty_election_and_proclaims),
 		T(proclaim_after_resigning_is_stale),
+		T(guarded_puts_land_together_while_the_leadership_lasts),
 		T(second_campaign_waits_until_the_first_leader_goes),
 		T(observe_streams_the_leader_value_at_every_change),
 		T(stream_cancelled_from_its_own_callback_says_nothing_more),
