@@ -161,6 +161,8 @@ struct cluster {
 	bool told;
 
 	uint64_t etcd_ok_at;            /* when etcd last answered anything */
+	uint64_t lease_dropped_at;      /* start, or when a lease of ours was last given up */
+	uint64_t twin_logged_at;        /* a value sealed under our name, not ours: logged then */
 	uint64_t bad_value_logged_at;
 	unsigned bad_values;
 
@@ -483,6 +485,7 @@ cluster_drop_lease(struct cluster *c, bool revoke)
 	cluster_leave_election(c);
 	cluster_cancel(&c->ka_call);
 	cluster_cancel(&c->report_call);
+	c->lease_dropped_at = now;
 	if (revoke && c->lease != 0) {
 		cluster_cancel(&c->revoke_call);
 		c->old_lease = c->lease;
@@ -777,7 +780,19 @@ cluster_take_leader(struct cluster *c, const struct etcd_kv *kv)
 		return;
 	}
 	if (strcmp(pl.member, c->member) == 0) {
-		/* Sealed by us, on a lease we no longer hold: a leftover. */
+		/*
+		 * Sealed by us, on a lease we no longer hold: a leftover, gone
+		 * within a lease's time. Still there long after: another host
+		 * has our Member= name.
+		 */
+		uint64_t now = cluster_now();
+
+		if (now - c->lease_dropped_at > 3 * (uint64_t)c->lease_sec * USEC_PER_SEC &&
+		    (c->twin_logged_at == 0 || now - c->twin_logged_at >= CLUSTER_BAD_VALUE_LOG)) {
+			c->twin_logged_at = now;
+			log_warnx("cluster: the leader calls itself %s, this broker's Member= name, on a "
+			    "lease this broker does not hold: give every broker its own Member=", c->member);
+		}
 		c->leader_known = false;
 		seal_plain_free(plain, len);
 		cluster_tell(c);
@@ -1406,6 +1421,7 @@ cluster_start(struct cluster *c)
 	if (c->started)
 		return -EALREADY;
 	c->started = true;
+	c->lease_dropped_at = cluster_now();
 	log_info("cluster: %s joins election %s on %s (lease %llds)", c->member,
 	    c->election_name, etcd_endpoint(c->etcd), (long long)c->lease_sec);
 	cluster_tell(c);
