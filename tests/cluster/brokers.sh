@@ -5,7 +5,9 @@
 # wait is bounded.
 #
 # The runner passes: $1 tvtokend, $2 tvtokenctl, $3 mock-tradovate,
-# $4 varlink-call, $5 token-poll.
+# $4 varlink-call, $5 token-poll (then, for some, $6 README.md, $7 notify-listener).
+# With B_NOTIFY=1, each broker gets a $NOTIFY_SOCKET of its own, read by
+# notify-listener into $T/b$i.notify.log.
 
 set -u
 
@@ -17,6 +19,7 @@ TVTOKENCTL=$2
 MOCK=$3
 VLCALL=$4
 POLL=$5
+NOTIFY_LISTENER=${7:-}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/tvtokend-brokers.XXXXXX")
 B_PIDS=()
@@ -163,7 +166,16 @@ b_start()
 	local i=$1
 
 	[ -f "$T/b$i.conf" ] || b_config "$i"
-	"$TVTOKEND" --config "$T/b$i.conf" --log=stderr >>"$T/b$i.log" 2>&1 &
+	if [ -n "${B_NOTIFY:-}" ]; then
+		"$NOTIFY_LISTENER" "$T/b$i.notify" >>"$T/b$i.notify.log" 2>&1 &
+		BG_PIDS+=("$!")
+		disown "$!" 2>/dev/null || true
+		wait_until 10 "[ -S '$T/b$i.notify' ]" || fail "notify-listener did not start"
+		NOTIFY_SOCKET=$T/b$i.notify "$TVTOKEND" --config "$T/b$i.conf" --log=stderr \
+			>>"$T/b$i.log" 2>&1 &
+	else
+		"$TVTOKEND" --config "$T/b$i.conf" --log=stderr >>"$T/b$i.log" 2>&1 &
+	fi
 	B_PIDS[$i]=$!
 	wait_until 20 "[ -S '$T/b$i.sock' ] && b_vl $i '{\"method\":\"org.varlink.service.GetInfo\"}' >/dev/null 2>&1" ||
 		fail "broker b$i did not start serving"

@@ -15,6 +15,7 @@
 . "$(dirname "$0")/brokers.sh"
 
 # Tokens live 8 s: renewed at half-life, every 4 s.
+B_NOTIFY=1
 mock_start --lifetime 8
 # The token file and the change hook on every host.
 cat >"$T/hook" <<EOS
@@ -68,7 +69,16 @@ for i in "${F[@]}"; do
 done
 b_ctl "${F[0]}" status | grep -q "follower of b$L" || fail "tvtokenctl status does not say b${F[0]} follows b$L: $(b_ctl "${F[0]}" status)"
 b_ctl "$L" status | grep -qi "leader" || fail "tvtokenctl status on the leader: $(b_ctl "$L" status)"
-ok "leader_elected and following logged; tvtokenctl status names the role and the leader"
+# STATUS= starts with the state word and ends with the role.
+last_status()
+{
+	grep -o 'STATUS=[^	]*' "$T/b$1.notify.log" 2>/dev/null | tail -n 1
+}
+wait_until 10 '[[ "$(last_status "$L")" == "STATUS=valid: "*"; leader" ]]' ||
+	fail "b$L's STATUS=: $(last_status "$L")"
+wait_until 10 '[[ "$(last_status "${F[0]}")" == "STATUS=valid: "*"; follower of b$L" ]]' ||
+	fail "b${F[0]}'s STATUS=: $(last_status "${F[0]}")"
+ok "leader_elected and following logged; tvtokenctl status and STATUS= name the role and the leader"
 
 # Nothing in etcd in clear: no token, no password, no secret.
 etcdctl_all get --prefix "$ELECTION" >"$T/etcd-dump" || fail "etcdctl get failed"
