@@ -7,6 +7,15 @@
  * TFD_TIMER_CANCEL_ON_SET: token expiry is a wall-clock fact, an absolute
  * realtime deadline still fires after a suspend, and a clock step wakes us
  * (ECANCELED) so everything is re-evaluated against the new time.
+ *
+ * Cluster mode ([Cluster]): the broker also owns the cluster member
+ * (cluster.c). Only the leader's lifecycle is active; a follower's or a
+ * candidate's is passive (it never sends, its token still expires) and
+ * takes in what the leader proclaims. Before every request the broker asks
+ * cluster_may_send(): when it says no, nothing goes out and the lifecycle
+ * takes the attempt back. A leader that steps down cancels its request in
+ * flight, and a reply that arrives when it no longer leads is dropped: a
+ * token installed there would fork the generations.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -19,9 +28,12 @@
 #include <event2/event.h>
 
 #include "broker.h"
+#include "cluster.h"
 #include "config.h"
+#include "http.h"
 #include "log.h"
 #include "notify.h"
+#include "snapshot.h"
 #include "statefile.h"
 #include "upstream.h"
 
@@ -33,7 +45,15 @@ struct broker {
 	struct event_base *base;
 	const struct config *cfg;
 	struct lifecycle lc;
+	struct http *http;
 	struct upstream *up;
+	struct cluster *cluster;    /* NULL: standalone */
+	enum cluster_role role;
+	char leader[CLUSTER_MAX_MEMBER_NAME + 1];
+	struct event *report_ev;    /* bounds the wait of reports forwarded to the leader */
+	bool report_waiting;
+	void (*stop_done)(void *arg);
+	void *stop_arg;
 	int tfd;
 	struct event *timer_ev;
 	broker_listener_fn listener;
@@ -138,6 +158,14 @@ void broker_status_text(const struct broker *b, char *buf, size_t len)
 		snprintf(buf, len, "%s: no token, next attempt at %s", state, retry);
 	else
 		snprintf(buf, len, "%s: no token", state);
+	if (b->cluster != NULL) {
+		size_t n = strlen(buf);
+
+		if (b->role == CLUSTER_FOLLOWER)
+			snprintf(buf + n, len - n, "; follower of %s", b->leader);
+		else
+			snprintf(buf + n, len - n, "; %s", cluster_role_name(b->role));
+	}
 }
 
 static void broker_apply(struct broker *b);
@@ -157,11 +185,13 @@ static void broker_log_event(struct broker *b, const struct lc_event_rec *ev, co
 	log_event(ev, state, b->lc.last_error);
 }
 
-/* Start what the lifecycle asked to send. */
+/* Start what the lifecycle asked to send; -EPERM when this broker may not (cluster). */
 static int broker_send(struct broker *b)
 {
 	int r;
 
+	if (b->cluster != NULL && !cluster_may_send(b->cluster))
+		return -EPERM;
 	if (b->lc.send == LC_SEND_REQUEST)
 		r = upstream_request_token(b->up, b->lc.p_ticket);
 	else
@@ -177,6 +207,7 @@ static void broker_apply(struct broker *b)
 {
 	char status[sizeof(b->status)];
 	unsigned i;
+	int r;
 
 	b->applying = true;
 	for (;;) {
@@ -198,9 +229,23 @@ static void broker_apply(struct broker *b)
 			broker_notify(b, BROKER_GAVE_UP);
 		if (b->lc.reports_released)
 			broker_notify(b, BROKER_REPORTS_RELEASED);
-		if (b->lc.send == LC_SEND_NONE || broker_send(b) == 0)
+		if (b->cluster != NULL && !b->lc.passive &&
+		    (b->lc.persist_changed || b->lc.token_changed || b->lc.token_lost ||
+		     b->lc.state_changed))
+			cluster_proclaim(b->cluster);
+		if (b->lc.send == LC_SEND_NONE)
 			break;
-		lc_send_failed(&b->lc, time_now());
+		r = broker_send(b);
+		if (r == 0)
+			break;
+		if (r == -EPERM) {
+			log_info("cluster: not sending the %s: %s no longer leads",
+				 b->lc.send == LC_SEND_REQUEST ? "token request" : "renewal",
+				 b->cfg->member);
+			lc_withdraw(&b->lc, time_now());
+		} else {
+			lc_send_failed(&b->lc, time_now());
+		}
 	}
 	b->applying = false;
 	broker_arm(b, b->lc.timer_at);
@@ -209,6 +254,9 @@ static void broker_apply(struct broker *b)
 	if (strcmp(status, b->status) != 0) {
 		memcpy(b->status, status, sizeof(status));
 		notify_status(status);
+		/* retryAt, nextRenewal and the state word travel with the leader's value. */
+		if (b->cluster != NULL && !b->lc.passive)
+			cluster_proclaim(b->cluster);
 	}
 }
 
@@ -234,6 +282,15 @@ static void broker_upstream_done(struct reply *r, void *arg)
 	struct broker *b = arg;
 	bool renewal = r->kind == REPLY_KIND_RENEWAL;
 
+	/* Fenced since it was sent: a broker that no longer leads installs nothing. */
+	if (b->cluster != NULL && (b->lc.passive || cluster_role(b->cluster) != CLUSTER_LEADER)) {
+		log_warnx("cluster: dropping the reply to the %s: %s no longer leads",
+			  renewal ? "renewal" : "token request", b->cfg->member);
+		reply_clear(r);
+		lc_set_passive(&b->lc, true, time_now());
+		broker_apply(b);
+		return;
+	}
 	if (r->duration > (renewal ? SLOW_RENEWAL : SLOW_REQUEST))
 		log_warnx("slow upstream: the %s took %llu ms (Tradovate's limit is %s)",
 			  renewal ? "renewal" : "token request",
@@ -248,6 +305,157 @@ static void broker_upstream_done(struct reply *r, void *arg)
 	reply_clear(r);          /* what the lifecycle did not take over: wiped */
 	broker_apply(b);
 }
+
+/* ---- cluster mode ---- */
+
+/* cluster: the state to proclaim, the snapshot plus what GetStatus shows. */
+static int broker_cluster_snapshot(uint8_t **out, size_t *len, void *arg)
+{
+	struct broker *b = arg;
+	struct lc_snapshot snap;
+	char *text = NULL;
+	size_t n = 0;
+	int r;
+
+	r = lc_snapshot_take(&b->lc, time_now(), &snap);
+	if (r < 0)
+		return r;
+	lc_view_take(&b->lc, &snap.view);
+	r = snapshot_encode(&snap, b->cfg->base_url, b->cfg->name, &text, &n);
+	lc_snapshot_clear(&snap);
+	if (r < 0)
+		return r;
+	*out = (uint8_t *)text;
+	*len = n;
+	return 0;
+}
+
+/* Log a cluster event (leader_elected, leadership_lost, following). */
+static void broker_cluster_event(struct broker *b, enum lc_event e, const char *why)
+{
+	log_cluster_event(e, b->cfg->member, b->role == CLUSTER_LEADER ? b->cfg->member :
+			  b->leader[0] != '\0' ? b->leader : NULL,
+			  lc_state_to_string(b->lc.state), b->lc.generation, why);
+}
+
+/* Answer the reports forwarded to the leader with what is held now. */
+static void broker_release_reports(struct broker *b)
+{
+	if (b->report_waiting) {
+		b->report_waiting = false;
+		event_del(b->report_ev);
+	}
+	broker_notify(b, BROKER_REPORTS_RELEASED);
+}
+
+/* libevent: the leader did not answer forwarded reports in time. */
+static void broker_report_timeout(evutil_socket_t fd, short what, void *arg)
+{
+	struct broker *b = arg;
+
+	log_info("cluster: no new token from %s in time; answering the forwarded reports with "
+		 "the current token", b->leader[0] != '\0' ? b->leader : "the leader");
+	broker_release_reports(b);
+}
+
+/* cluster: the role or the leader changed. */
+static void broker_cluster_role(enum cluster_role role, const char *leader, void *arg)
+{
+	struct broker *b = arg;
+	enum cluster_role prev = b->role;
+	bool leader_changed = strcmp(leader != NULL ? leader : "", b->leader) != 0;
+	usec_t now = time_now();
+
+	b->role = role;
+	snprintf(b->leader, sizeof(b->leader), "%s", leader != NULL ? leader : "");
+	if (role == CLUSTER_LEADER) {
+		if (b->lc.passive) {
+			lc_set_passive(&b->lc, false, now);
+			broker_apply(b);
+		}
+		if (prev != CLUSTER_LEADER)
+			broker_cluster_event(b, LC_EV_LEADER_ELECTED, NULL);
+		/* Reports forwarded to another leader: this one decides now. */
+		if (b->report_waiting)
+			broker_release_reports(b);
+		return;
+	}
+	if (!b->lc.passive) {
+		/* Its reply must never be installed here: the next leader renews. */
+		upstream_cancel(b->up);
+		lc_set_passive(&b->lc, true, now);
+		broker_apply(b);
+	}
+	if (prev == CLUSTER_LEADER)
+		broker_cluster_event(b, LC_EV_LEADERSHIP_LOST, role == CLUSTER_FOLLOWER ?
+				     "another broker leads" : "its etcd lease could not be kept alive");
+	if (role == CLUSTER_FOLLOWER && (prev != CLUSTER_FOLLOWER || leader_changed))
+		broker_cluster_event(b, LC_EV_FOLLOWING, NULL);
+	if (role == CLUSTER_CANDIDATE) {
+		/* No leader to show: the state comes from the facts held. */
+		lc_forget_view(&b->lc, now);
+		broker_apply(b);
+	}
+	if (role != CLUSTER_FOLLOWER || leader_changed)
+		broker_release_reports(b);
+	broker_apply(b);
+}
+
+/* cluster: the leader proclaimed a newer state. */
+static void broker_cluster_follow(const uint8_t *state, size_t len, const char *leader, void *arg)
+{
+	struct broker *b = arg;
+	struct lc_snapshot snap;
+	uint64_t gen = b->lc.generation;
+	bool older = false;
+	int r;
+
+	memset(&snap, 0, sizeof(snap));
+	r = snapshot_decode((const char *)state, len, b->cfg->base_url, b->cfg->name, &snap);
+	if (r < 0) {
+		log_warnx("cluster: ignoring the state %s proclaimed: %s", leader,
+			  r == -ESTALE ? "it belongs to another account (BaseURL=, Name=)" :
+			  r == -ENOMEM ? strerror(ENOMEM) : "malformed");
+		return;
+	}
+	if (!b->lc.passive) {
+		upstream_cancel(b->up);
+		lc_set_passive(&b->lc, true, time_now());
+		broker_apply(b);
+	}
+	r = lc_follow(&b->lc, &snap, time_now(), &older);
+	if (r < 0)
+		log_warnx("cluster: cannot follow the state %s proclaimed: %s", leader, strerror(-r));
+	else if (older)
+		log_warnx("cluster: %s proclaims generation %llu, older than generation %llu served "
+			  "here; keeping the token held", leader,
+			  (unsigned long long)(snap.token.generation ? snap.token.generation : snap.generation),
+			  (unsigned long long)gen);
+	lc_snapshot_clear(&snap);
+	if (r == 0)
+		broker_apply(b);
+}
+
+/* cluster: a follower forwarded a ReportRejected; handled as a local one. */
+static void broker_cluster_report(int64_t generation, const char *member, void *arg)
+{
+	struct broker *b = arg;
+	enum lc_report rep;
+
+	if (b->lc.passive)
+		return;
+	rep = lc_report_rejected(&b->lc, generation, time_now());
+	log_debug("cluster: report of generation %lld from %s: %d", (long long)generation, member,
+		  (int)rep);
+	broker_apply(b);
+}
+
+static const struct cluster_callbacks broker_cluster_callbacks = {
+	.snapshot_for_proclaim = broker_cluster_snapshot,
+	.on_role_change = broker_cluster_role,
+	.on_follow = broker_cluster_follow,
+	.on_report = broker_cluster_report,
+};
 
 /* Create the broker; nothing is sent before broker_start. */
 int broker_new(struct event_base *base, const struct config *cfg, struct broker **out)
@@ -268,9 +476,25 @@ int broker_new(struct event_base *base, const struct config *cfg, struct broker 
 	params_from_config(&p, cfg);
 	lc_init(&b->lc, &p, broker_random, &b->rng);
 
-	r = upstream_new(base, broker_upstream_done, b, &b->up);
+	r = http_new(base, &b->http);
 	if (r < 0)
 		goto fail;
+	r = upstream_new_on(b->http, broker_upstream_done, b, &b->up);
+	if (r < 0)
+		goto fail;
+	if (cfg->cluster) {
+		/* Passive until elected: nothing goes to Tradovate before. */
+		lc_set_passive(&b->lc, true, time_now());
+		b->role = CLUSTER_CANDIDATE;
+		r = cluster_new(base, b->http, cfg, &broker_cluster_callbacks, b, &b->cluster);
+		if (r < 0)
+			goto fail;
+		b->report_ev = evtimer_new(base, broker_report_timeout, b);
+		if (!b->report_ev) {
+			r = -ENOMEM;
+			goto fail;
+		}
+	}
 	r = upstream_configure(b->up, cfg);
 	if (r < 0)
 		goto fail;
@@ -372,6 +596,8 @@ void broker_start(struct broker *b)
 		broker_restore(b);
 	lc_start(&b->lc, time_now());
 	broker_apply(b);
+	if (b->cluster != NULL && cluster_start(b->cluster) < 0)
+		log_warnx("cluster: cannot start");
 }
 
 /* Take a reloaded config: same account keeps the token, another drops it. */
@@ -398,7 +624,11 @@ void broker_free(struct broker *b)
 {
 	if (!b)
 		return;
+	cluster_free(b->cluster);
 	upstream_free(b->up);
+	http_free(b->http);
+	if (b->report_ev)
+		event_free(b->report_ev);
 	if (b->timer_ev)
 		event_free(b->timer_ev);
 	if (b->tfd >= 0)
@@ -435,12 +665,73 @@ const struct token *broker_token(struct broker *b)
 	return lc_current(&b->lc, time_now());
 }
 
+/*
+ * ReportRejected. On a follower, a report the local facts cannot answer is
+ * forwarded to the leader and answered when a newer generation arrives, when
+ * the leader's state says no renewal comes soon, when this broker stops
+ * following, or after RequestTimeoutSec + LeaseSec with the current token.
+ */
 enum lc_report broker_report_rejected(struct broker *b, int64_t generation)
 {
 	enum lc_report rep = lc_report_rejected(&b->lc, generation, time_now());
 
 	broker_apply(b);
-	return rep;
+	if (rep != LC_REPORT_WAIT || b->cluster == NULL || !b->lc.passive)
+		return rep;
+	if (cluster_report_rejected(b->cluster, generation) < 0)
+		return broker_token(b) != NULL ? LC_REPORT_CURRENT : LC_REPORT_NO_TOKEN;
+	if (!b->report_waiting) {
+		usec_t bound = b->cfg->request_timeout + b->cfg->lease;
+		struct timeval tv = { .tv_sec = (time_t)(bound / USEC_PER_SEC),
+				      .tv_usec = (suseconds_t)(bound % USEC_PER_SEC) };
+
+		b->report_waiting = evtimer_add(b->report_ev, &tv) == 0;
+	}
+	return LC_REPORT_WAIT;
+}
+
+/* The cluster role: "standalone", "leader", "follower" or "candidate". */
+const char *broker_role(const struct broker *b)
+{
+	return b->cluster != NULL ? cluster_role_name(b->role) : cluster_role_name(CLUSTER_STANDALONE);
+}
+
+/* The leader's member name, or NULL (unknown, or standalone). */
+const char *broker_leader(const struct broker *b)
+{
+	if (b->cluster == NULL)
+		return NULL;
+	if (b->role == CLUSTER_LEADER)
+		return b->cfg->member;
+	return b->leader[0] != '\0' ? b->leader : NULL;
+}
+
+/* libevent: the cluster left: call the stopper. */
+static void broker_cluster_left(void *arg)
+{
+	struct broker *b = arg;
+	void (*done)(void *) = b->stop_done;
+
+	b->stop_done = NULL;
+	if (done)
+		done(b->stop_arg);
+}
+
+/* Stop: a leader hands over (its lease revoked) before done is called; nothing more is sent. */
+void broker_stop(struct broker *b, void (*done)(void *arg), void *arg)
+{
+	if (b->cluster == NULL) {
+		done(arg);
+		return;
+	}
+	b->stop_done = done;
+	b->stop_arg = arg;
+	if (!b->lc.passive) {
+		upstream_cancel(b->up);
+		lc_set_passive(&b->lc, true, time_now());
+		broker_apply(b);
+	}
+	cluster_stop(b->cluster, broker_cluster_left, b);
 }
 
 const struct lifecycle *broker_lifecycle(struct broker *b)

@@ -43,6 +43,19 @@ const struct token *broker_token(struct broker *b);
 /* ReportRejected from a client. */
 enum lc_report broker_report_rejected(struct broker *b, int64_t generation);
 
+/* GetStatus role: "standalone", "leader", "follower" or "candidate". */
+const char *broker_role(const struct broker *b);
+
+/* GetStatus leader: the leading member's name, or NULL when unknown or standalone. */
+const char *broker_leader(const struct broker *b);
+
+/*
+ * Stop before exit: in cluster mode a leader stops sending and revokes its
+ * lease so another broker takes over at once; done is called from the loop
+ * within about LeaseSec/3 (at once when standalone).
+ */
+void broker_stop(struct broker *b, void (*done)(void *arg), void *arg);
+
 /* Read-only view for GetStatus and NoToken replies (an expired token is dropped first). */
 const struct lifecycle *broker_lifecycle(struct broker *b);
 

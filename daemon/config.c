@@ -60,6 +60,10 @@
 #define CONFIG_URL_LIVE         "https://live.tradovateapi.com/v1"
 #define CONFIG_CRED_PASSWORD    "tradovate-password"
 #define CONFIG_CRED_SECRET      "tradovate-sec"
+#define CONFIG_CRED_ETCD        "etcd-password"
+#define CONFIG_ELECTION_PREFIX  "tvtokend/"
+#define CONFIG_LEASE_MIN        (2 * USEC_PER_SEC)
+#define CONFIG_LEASE_MAX        (5 * USEC_PER_MIN)
 
 #define USEC_PER_DAY            (24 * USEC_PER_HOUR)
 #define USEC_PER_WEEK           (7 * USEC_PER_DAY)
@@ -126,6 +130,10 @@ static config_parse_fn config_parse_socket_mode;
 static config_parse_fn config_parse_socket_group;
 static config_parse_fn config_parse_allow_users;
 static config_parse_fn config_parse_allow_groups;
+static config_parse_fn config_parse_etcd;
+static config_parse_fn config_parse_election;
+static config_parse_fn config_parse_member;
+static config_parse_fn config_parse_lease;
 static config_parse_fn config_parse_file_mode;
 static config_parse_fn config_parse_file_group;
 static config_parse_fn config_parse_sink_format;
@@ -144,6 +152,8 @@ enum {
 	KEY_MAX_CLIENTS, KEY_MAX_CLIENTS_PER_USER, KEY_MAX_PENDING_OUTPUT,
 	KEY_SINK_FILE, KEY_SINK_MODE, KEY_SINK_GROUP, KEY_SINK_FORMAT, KEY_EXEC_ON_CHANGE,
 	KEY_EXEC_TIMEOUT, KEY_TOKEN_EXEC_ON_CHANGE, KEY_TOKEN_EXEC_TIMEOUT,
+	KEY_ETCD, KEY_ELECTION, KEY_MEMBER, KEY_LEASE, KEY_ETCD_CA_FILE, KEY_ETCD_CERT_FILE,
+	KEY_ETCD_KEY_FILE, KEY_ETCD_USER, KEY_ETCD_PASSWORD_FILE,
 	KEY_COUNT
 };
 
@@ -201,9 +211,26 @@ static const struct config_key config_keys[KEY_COUNT] = {
 	    0, 0, CONFIG_KEY_EMPTY_OK),
 	[KEY_TOKEN_EXEC_TIMEOUT] = KEY("Token", "ExecOnChangeTimeoutSec", config_parse_duration,
 	    exec_on_change_timeout, 0, 0, 0),
+	/* Required only when there is a [Cluster] section (config_finish). */
+	[KEY_ETCD] = KEY("Cluster", "Etcd", config_parse_etcd, etcd, 0, 0, CONFIG_KEY_REQUIRED),
+	[KEY_ELECTION] = KEY("Cluster", "Election", config_parse_election, election,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_MEMBER] = KEY("Cluster", "Member", config_parse_member, member,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_LEASE] = KEY("Cluster", "LeaseSec", config_parse_lease, lease, 0, 0, 0),
+	[KEY_ETCD_CA_FILE] = KEY("Cluster", "EtcdCAFile", config_parse_path, etcd_ca_file,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_ETCD_CERT_FILE] = KEY("Cluster", "EtcdCertFile", config_parse_path, etcd_cert_file,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_ETCD_KEY_FILE] = KEY("Cluster", "EtcdKeyFile", config_parse_path, etcd_key_file,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_ETCD_USER] = KEY("Cluster", "EtcdUser", config_parse_string, etcd_user,
+	    0, 0, CONFIG_KEY_EMPTY_OK),
+	[KEY_ETCD_PASSWORD_FILE] = KEY("Cluster", "EtcdPasswordFile", config_parse_path,
+	    etcd_password_file, 0, 0, CONFIG_KEY_EMPTY_OK),
 };
 
-static const char *const config_sections[] = { "Tradovate", "Token", "Server", "Sink" };
+static const char *const config_sections[] = { "Tradovate", "Token", "Server", "Sink", "Cluster" };
 #define CONFIG_N_SECTIONS (sizeof(config_sections) / sizeof(config_sections[0]))
 
 /* Whether c is a space or a tab, the blanks allowed around keys and values. */
@@ -1099,6 +1126,200 @@ out:
 	return r;
 }
 
+/* Free a list of etcd endpoints. */
+static void config_free_list(char **list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(list[i]);
+	free(list);
+}
+
+/* Check one etcd endpoint URL and copy it with a lower-case scheme and no trailing '/'. */
+static int config_etcd_url(struct config_loader *l, const struct config_key *k,
+    const char *w, char **out)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	size_t scheme, n = strlen(w);
+	const char *host;
+	char *url;
+
+	if (strncasecmp(w, "https://", 8) == 0)
+		scheme = 8;
+	else if (strncasecmp(w, "http://", 7) == 0)
+		scheme = 7;
+	else {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\" is not an http:// or https:// URL", config_echo(w, e));
+		return -EINVAL;
+	}
+	if (n > scheme && w[n - 1] == '/')
+		n--;
+	host = w + scheme;
+	if ((size_t)(host - w) == n || strcspn(host, "/?#@") < n - scheme) {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\" must be scheme://host[:port] without a path, user or query",
+		    config_echo(w, e));
+		return -EINVAL;
+	}
+	for (const char *p = w; *p != '\0'; p++) {
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f) {
+			config_error(l, l->file, l->line, k->name,
+			    "\"%s\" contains control or non-ASCII characters", config_echo(w, e));
+			return -EINVAL;
+		}
+	}
+	url = strndup(w, n);
+	if (url == NULL)
+		return l->oom = -ENOMEM;
+	for (size_t i = 0; i < scheme; i++)
+		url[i] = (char)(url[i] >= 'A' && url[i] <= 'Z' ? url[i] - 'A' + 'a' : url[i]);
+	*out = url;
+	return 0;
+}
+
+/* Etcd: blank-separated http(s) URLs of etcd's client endpoints, each once. */
+static int config_parse_etcd(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	char **list = NULL, *copy, *word, *save = NULL, *url;
+	size_t n = 0;
+	int r = 0;
+
+	copy = strdup(v);
+	if (copy == NULL)
+		return l->oom = -ENOMEM;
+	for (word = strtok_r(copy, " \t", &save); word != NULL; word = strtok_r(NULL, " \t", &save)) {
+		char **nl;
+
+		if (n == CONFIG_MAX_ETCD) {
+			config_error(l, l->file, l->line, k->name, "more than %d endpoints",
+			    CONFIG_MAX_ETCD);
+			r = -E2BIG;
+			break;
+		}
+		r = config_etcd_url(l, k, word, &url);
+		if (r < 0)
+			break;
+		for (size_t i = 0; i < n; i++) {
+			if (strcmp(list[i], url) == 0) {
+				config_error(l, l->file, l->line, k->name, "\"%s\" is listed twice",
+				    config_echo(url, e));
+				r = -EINVAL;
+			}
+		}
+		nl = r == 0 ? reallocarray(list, n + 1, sizeof(*list)) : NULL;
+		if (nl == NULL) {
+			free(url);
+			if (r == 0)
+				r = l->oom = -ENOMEM;
+			break;
+		}
+		list = nl;
+		list[n++] = url;
+	}
+	free(copy);
+	if (r < 0) {
+		config_free_list(list, n);
+		return r;
+	}
+	config_free_list(l->c.etcd, l->c.n_etcd);
+	l->c.etcd = list;
+	l->c.n_etcd = n;
+	return 0;
+}
+
+/* Why s cannot be an election prefix, or NULL when it can. */
+static const char *config_election_problem(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "is empty";
+	if (n > CONFIG_MAX_ELECTION)
+		return "is longer than 128 bytes";
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p <= ' ' || (unsigned char)*p >= 0x7f)
+			return "may hold only printable ASCII without blanks";
+	if (s[n - 1] == '/' || strstr(s, "//") != NULL)
+		return "must not end in '/' or contain \"//\"";
+	return NULL;
+}
+
+/* Election: the etcd key prefix the brokers of one account share; empty: the default. */
+static int config_parse_election(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	const char *why = *v != '\0' ? config_election_problem(v) : NULL;
+
+	if (why != NULL) {
+		config_error(l, l->file, l->line, k->name, "\"%s\" %s", config_echo(v, e), why);
+		return -EINVAL;
+	}
+	return config_set_string(l, &l->c.election, v);
+}
+
+/* Why s cannot be a member name, or NULL when it can. */
+static const char *config_member_problem(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0)
+		return "is empty";
+	if (n > CONFIG_MAX_MEMBER)
+		return "is longer than 64 bytes";
+	if (s[0] == '.' || s[0] == '-')
+		return "must not start with '.' or '-'";
+	for (const char *p = s; *p != '\0'; p++)
+		if (!config_is_alpha(*p) && !config_is_digit(*p) && *p != '.' && *p != '-' &&
+		    *p != '_')
+			return "may hold only letters, digits, '.', '-' and '_'";
+	return NULL;
+}
+
+/* Member: this broker's name in the cluster; empty: the host name. */
+static int config_parse_member(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	const char *why = *v != '\0' ? config_member_problem(v) : NULL;
+
+	if (why != NULL) {
+		config_error(l, l->file, l->line, k->name, "\"%s\" %s", config_echo(v, e), why);
+		return -EINVAL;
+	}
+	return config_set_string(l, &l->c.member, v);
+}
+
+/* LeaseSec: whole seconds (etcd's unit) from 2 s to 5 min. */
+static int config_parse_lease(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	char e[CONFIG_ECHO_MAX + 4];
+	usec_t old = l->c.lease, x;
+	int r;
+
+	r = config_parse_duration(l, k, v);
+	if (r < 0)
+		return r;
+	x = l->c.lease;
+	l->c.lease = old;
+	if (x % USEC_PER_SEC != 0) {
+		config_error(l, l->file, l->line, k->name,
+		    "\"%s\" is not a whole number of seconds (etcd leases count in seconds)",
+		    config_echo(v, e));
+		return -EINVAL;
+	}
+	if (x < CONFIG_LEASE_MIN || x > CONFIG_LEASE_MAX) {
+		config_error(l, l->file, l->line, k->name, "\"%s\" is out of range 2s-5min",
+		    config_echo(v, e));
+		return -ERANGE;
+	}
+	l->c.lease = x;
+	return 0;
+}
+
 /* Return the index of the key named name in section, or -1. */
 static int config_find_key(const char *section, const char *name)
 {
@@ -1165,6 +1386,9 @@ static char *config_reader(char *str, int num, void *stream)
 			if ((size_t)num < strlen(section) + 4)
 				goto too_small;
 			snprintf(str, (size_t)num, "[%s]\n", section);
+			/* Even an empty [Cluster] asks for cluster mode (and then for Etcd=). */
+			if (strcmp(section, "Cluster") == 0)
+				l->c.cluster = true;
 			return str;
 		}
 	} else {
@@ -1601,11 +1825,74 @@ static void config_check_sink(struct config_loader *l)
 		    "file %s; 0640 with FileGroup= is the usual choice", (unsigned)l->c.sink_mode, f);
 }
 
+/* Report key i where it was last set (or in the main file when it was not). */
+#define config_error_at(l, i, ...) \
+	config_error((l), (l)->where[i].set ? (l)->where[i].file : (l)->c.path, \
+	    (l)->where[i].set ? (l)->where[i].line : 0, config_keys[i].name, __VA_ARGS__)
+
+/* [Cluster] defaults and checks: Election, Member, the TLS pair, the etcd user's password. */
+static void config_finish_cluster(struct config_loader *l)
+{
+	char host[256], e[CONFIG_ECHO_MAX + 4];
+	const char *why;
+
+	if (l->c.election == NULL && !l->where[KEY_ELECTION].bad && l->c.name != NULL) {
+		if (asprintf(&l->c.election, CONFIG_ELECTION_PREFIX "%s", l->c.name) < 0) {
+			l->c.election = NULL;
+			l->oom = -ENOMEM;
+			return;
+		}
+		why = config_election_problem(l->c.election);
+		if (why != NULL)
+			config_error_at(l, KEY_ELECTION, "the default \"%s\" (from Name=) %s; "
+			    "set Election=", config_echo(l->c.election, e), why);
+	}
+	if (l->c.member == NULL && !l->where[KEY_MEMBER].bad) {
+		if (gethostname(host, sizeof(host)) < 0) {
+			config_error_at(l, KEY_MEMBER, "cannot read the host name: %s; set Member=",
+			    strerror(errno));
+		} else {
+			host[sizeof(host) - 1] = '\0';
+			why = config_member_problem(host);
+			if (why != NULL)
+				config_error_at(l, KEY_MEMBER, "the host name \"%s\" %s; set Member=",
+				    config_echo(host, e), why);
+			else if ((l->c.member = strdup(host)) == NULL)
+				l->oom = -ENOMEM;
+		}
+	}
+	if ((l->c.etcd_cert_file == NULL) != (l->c.etcd_key_file == NULL) &&
+	    !l->where[KEY_ETCD_CERT_FILE].bad && !l->where[KEY_ETCD_KEY_FILE].bad) {
+		if (l->c.etcd_cert_file != NULL)
+			config_error_at(l, KEY_ETCD_CERT_FILE, "needs EtcdKeyFile= as well");
+		else
+			config_error_at(l, KEY_ETCD_KEY_FILE, "needs EtcdCertFile= as well");
+	}
+	/* etcd's JSON gateway answers 400 to a client certificate once authentication is on. */
+	if (l->c.etcd_user != NULL && l->c.etcd_cert_file != NULL)
+		config_error_at(l, KEY_ETCD_USER, "cannot be used with EtcdCertFile=: etcd's JSON "
+		    "gateway refuses client certificates when authentication is on; use one or the "
+		    "other");
+	if (l->c.etcd_user == NULL) {
+		if (l->c.etcd_password_file != NULL)
+			config_error_at(l, KEY_ETCD_PASSWORD_FILE, "set without EtcdUser=");
+		return;
+	}
+	if (!l->where[KEY_ETCD_PASSWORD_FILE].bad &&
+	    config_secret_path(l, KEY_ETCD_PASSWORD_FILE, CONFIG_CRED_ETCD,
+	    &l->c.etcd_password_file) == 0)
+		config_read_secret(l, KEY_ETCD_PASSWORD_FILE, l->c.etcd_password_file,
+		    &l->c.etcd_password);
+}
+
 /* Checks and defaults that need every file read: required keys, cross-key ranges, secrets. */
 static void config_finish(struct config_loader *l)
 {
 	for (int i = 0; i < KEY_COUNT; i++) {
 		if (!(config_keys[i].flags & CONFIG_KEY_REQUIRED))
+			continue;
+		/* Cluster keys are required only in cluster mode. */
+		if (strcmp(config_keys[i].section, "Cluster") == 0 && !l->c.cluster)
 			continue;
 		if (!l->where[i].set)
 			config_error(l, l->c.path, 0, config_keys[i].name,
@@ -1637,6 +1924,8 @@ static void config_finish(struct config_loader *l)
 	if (!l->where[KEY_SECRET_FILE].bad &&
 	    config_secret_path(l, KEY_SECRET_FILE, CONFIG_CRED_SECRET, &l->c.secret_file) == 0)
 		config_read_secret(l, KEY_SECRET_FILE, l->c.secret_file, &l->c.secret);
+	if (l->c.cluster)
+		config_finish_cluster(l);
 }
 
 /* Fill in the defaults of CONTRACT §3 before any file is read. */
@@ -1652,6 +1941,7 @@ static int config_defaults(struct config *c, const char *path)
 		.max_failed_requests_per_hour = 4,
 		.socket_mode = 0660,
 		.max_clients = 4096,
+		.lease = 10 * USEC_PER_SEC,
 		.sink_mode = 0640,
 		.sink_format = CONFIG_SINK_TOKEN,
 		.exec_on_change_timeout = 30 * USEC_PER_SEC,
@@ -1748,8 +2038,17 @@ void config_free(struct config *c)
 	free(c->allow_groups);
 	free(c->sink_file);
 	config_free_argv(c->exec_on_change);
+	config_free_list(c->etcd, c->n_etcd);
+	free(c->election);
+	free(c->member);
+	free(c->etcd_ca_file);
+	free(c->etcd_cert_file);
+	free(c->etcd_key_file);
+	free(c->etcd_user);
+	free(c->etcd_password_file);
 	config_wipe(c->password);
 	config_wipe(c->secret);
+	config_wipe(c->etcd_password);
 	*c = (struct config){ 0 };
 }
 
@@ -1772,4 +2071,26 @@ bool config_same_account(const struct config *a, const struct config *b)
 	    a->name == NULL || b->name == NULL)
 		return false;
 	return strcmp(a->base_url, b->base_url) == 0 && strcmp(a->name, b->name) == 0;
+}
+
+/* Whether two optional strings are equal (both NULL counts). */
+static bool config_streq(const char *a, const char *b)
+{
+	return (a == NULL && b == NULL) || (a != NULL && b != NULL && strcmp(a, b) == 0);
+}
+
+/* Same [Cluster] settings: endpoints, election, member, lease, TLS files, user and password. */
+bool config_same_cluster(const struct config *a, const struct config *b)
+{
+	if (a->cluster != b->cluster || a->n_etcd != b->n_etcd || a->lease != b->lease)
+		return false;
+	for (size_t i = 0; i < a->n_etcd; i++)
+		if (strcmp(a->etcd[i], b->etcd[i]) != 0)
+			return false;
+	return config_streq(a->election, b->election) && config_streq(a->member, b->member) &&
+	    config_streq(a->etcd_ca_file, b->etcd_ca_file) &&
+	    config_streq(a->etcd_cert_file, b->etcd_cert_file) &&
+	    config_streq(a->etcd_key_file, b->etcd_key_file) &&
+	    config_streq(a->etcd_user, b->etcd_user) &&
+	    config_streq(a->etcd_password, b->etcd_password);
 }

@@ -71,10 +71,28 @@ struct config {
 	char **exec_on_change;      /* argv, NULL-terminated; NULL: no hook (also [Token]) */
 	usec_t exec_on_change_timeout;
 
+	/* [Cluster]: cluster mode on etcd; without the section, a standalone broker */
+	bool cluster;               /* a [Cluster] section was read */
+	char **etcd;                /* client URLs, scheme in lower case, no trailing '/' */
+	size_t n_etcd;
+	char *election;             /* resolved: Election= or tvtokend/<Name> */
+	char *member;               /* resolved: Member= or the host name */
+	usec_t lease;               /* whole seconds */
+	char *etcd_ca_file;         /* NULL: system store */
+	char *etcd_cert_file;       /* with etcd_key_file, or neither */
+	char *etcd_key_file;
+	char *etcd_user;            /* NULL: no authentication */
+	char *etcd_password_file;   /* resolved when etcd_user is set: EtcdPasswordFile= or the credential */
+
 	/* Secrets, read from the files above; wiped by config_free(). */
 	char *password;
 	char *secret;
+	char *etcd_password;        /* only with etcd_user */
 };
+
+#define CONFIG_MAX_ETCD 16          /* endpoints in Etcd= */
+#define CONFIG_MAX_ELECTION 128     /* bytes in Election= */
+#define CONFIG_MAX_MEMBER 64        /* bytes in Member= */
 
 #define CONFIG_MAX_WARNINGS 8
 
@@ -99,6 +117,9 @@ void config_errors_free(struct config_errors *errs);
 
 /* Whether two configs name the same Tradovate account (BaseURL and Name). */
 bool config_same_account(const struct config *a, const struct config *b);
+
+/* Whether a and b have the same [Cluster] settings, the etcd password included. */
+bool config_same_cluster(const struct config *a, const struct config *b);
 
 /*
  * Parse a systemd time span ("90", "90s", "500ms", "1h 30min", "1.5s"; bare numbers are seconds).

@@ -48,6 +48,9 @@ static const char *const event_names[_LC_EV_MAX] = {
 	[LC_EV_LOCKED_OUT] = "locked_out",
 	[LC_EV_EXPIRED] = "expired",
 	[LC_EV_CLIENT_DENIED] = "client_denied",
+	[LC_EV_LEADER_ELECTED] = "leader_elected",
+	[LC_EV_LEADERSHIP_LOST] = "leadership_lost",
+	[LC_EV_FOLLOWING] = "following",
 };
 
 /* The name CONTRACT §4 gives a state. */
@@ -432,6 +435,44 @@ static enum lc_state plan_request(struct lifecycle *lc, usec_t now, usec_t *time
 	return LC_REQUESTING;
 }
 
+/*
+ * Passive: what the state is, from the leader's view when there is one,
+ * else from the facts held; nothing is sent, the timer only marks the
+ * token's expiry and the end of a hold.
+ */
+static enum lc_state plan_passive(struct lifecycle *lc, usec_t now, usec_t *timer)
+{
+	bool holding = lc->hold != LC_HOLD_NONE && now < lc->hold_until;
+	enum lc_state st;
+
+	lc->passive_full = window_full(&lc->renewals, lc->p.max_renewals, now);
+	if (have_token(lc))
+		*timer = lc->token.expiration;
+	if (holding)
+		*timer = *timer ? usec_min(*timer, lc->hold_until) : lc->hold_until;
+	if (lc->view.present && (unsigned)lc->view.state < _LC_STATE_MAX) {
+		st = lc->view.state;
+		lc->retry_at = lc->view.retry_at;
+		if (have_token(lc))
+			lc->next_renewal = lc->view.next_renewal;
+		/* The leader's word cannot make a token this broker no longer holds valid. */
+		if (!have_token(lc) && (st == LC_VALID || st == LC_RENEWING))
+			st = LC_EXPIRED;
+		return st;
+	}
+	if (lc->credentials_rejected)
+		return LC_CREDENTIALS_REJECTED;
+	if (holding) {
+		lc->retry_at = lc->hold_until;
+		return hold_state(lc->hold);
+	}
+	if (have_token(lc)) {
+		lc->next_renewal = lc->renew_at;
+		return lc->passive_full ? LC_RATE_LIMITED : LC_VALID;
+	}
+	return lc->generation ? LC_EXPIRED : LC_STARTING;
+}
+
 /* The one place that decides what happens next. */
 static void lc_plan(struct lifecycle *lc, usec_t now)
 {
@@ -448,7 +489,9 @@ static void lc_plan(struct lifecycle *lc, usec_t now)
 		lc->fallback_pending = true;
 	}
 
-	if (lc->inflight != LC_SEND_NONE) {
+	if (lc->passive) {
+		st = plan_passive(lc, now, &timer);
+	} else if (lc->inflight != LC_SEND_NONE) {
 		if (lc->inflight == LC_SEND_REQUEST)
 			st = LC_REQUESTING;
 		else if (!have_token(lc))
@@ -600,15 +643,28 @@ static bool snapshot_hold_wanted(const struct lifecycle *lc, const struct lc_sna
 	return lc->hold == LC_HOLD_NONE || now >= lc->hold_until || s->hold_until > lc->hold_until;
 }
 
-/* Merge a snapshot (see lifecycle.h). */
-int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now)
+/*
+ * Merge a snapshot; follow: it is a cluster leader's (lc_follow). Returns 0
+ * or -ENOMEM with nothing changed.
+ */
+static int adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now, bool follow,
+		 bool *older)
 {
 	bool take_token = snapshot_token_wanted(lc, s, now);
 	bool take_hold = snapshot_hold_wanted(lc, s, now);
-	bool changed = false;
+	bool changed = false, lower = false;
 	struct token copy = { 0 };
 	char *ticket = NULL;
-	uint64_t gen;
+	uint64_t gen, sgen = snapshot_token_generation(s);
+	usec_t sexp = s->token.expiration - s->token.expiration % USEC_PER_SEC;
+
+	if (follow && !take_token && s->token.access_token && token_valid(&s->token) && now < sexp) {
+		/* An older token than ours: taken only when ours is gone (generations may go back then). */
+		if (!lc_current(lc, now) && sgen > 0)
+			lower = take_token = true;
+		else if (sgen < lc->generation && older)
+			*older = true;
+	}
 
 	/* Allocate first: on failure nothing has changed. */
 	if (take_token && token_copy(&copy, &s->token) < 0)
@@ -619,6 +675,14 @@ int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t 
 	}
 
 	begin(lc);
+	/* The leader knows our token and holds none: it was refused, or it expired. */
+	if (follow && !s->token.access_token && have_token(lc) && s->generation > 0 &&
+	    s->generation >= lc->token.generation) {
+		drop_token(lc);
+		changed = true;
+	}
+	if (lower)
+		lc->generation = sgen - 1;
 	if (take_token) {
 		token_clear(&lc->token);
 		lc->token = copy;
@@ -662,9 +726,96 @@ int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t 
 		changed = true;
 	}
 	lc->persist_changed = changed;
+	if (follow)
+		lc->view = s->view;
 	if (lc->started)
 		lc_plan(lc, now);
 	return 0;
+}
+
+/* Merge a snapshot (see lifecycle.h). */
+int lc_snapshot_adopt(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now)
+{
+	return adopt(lc, s, now, false, NULL);
+}
+
+/* Follow a leader's snapshot (see lifecycle.h). */
+int lc_follow(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now, bool *older)
+{
+	if (older)
+		*older = false;
+	if (!lc->passive)
+		return -EINVAL;
+	return adopt(lc, s, now, true, older);
+}
+
+/* Forget the leader's view. */
+void lc_forget_view(struct lifecycle *lc, usec_t now)
+{
+	begin(lc);
+	memset(&lc->view, 0, sizeof(lc->view));
+	lc_plan(lc, now);
+}
+
+/* This lifecycle's view, as GetStatus shows it. */
+void lc_view_take(const struct lifecycle *lc, struct lc_view *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->present = true;
+	v->state = lc->state;
+	v->retry_at = lc_retry_at(lc);
+	v->next_renewal = lc_next_renewal(lc);
+	snprintf(v->last_error, sizeof(v->last_error), "%s", lc->last_error);
+}
+
+/* Forget everything about sending: what is in flight and the retry schedules. */
+static void forget_sending(struct lifecycle *lc)
+{
+	lc->inflight = LC_SEND_NONE;
+	lc->renew_retry_at = 0;
+	lc->request_retry_at = 0;
+	lc->renew_attempt = 0;
+	lc->request_attempt = 0;
+	lc->force_renewal = false;
+}
+
+/* Become passive or active (see lifecycle.h). */
+void lc_set_passive(struct lifecycle *lc, bool passive, usec_t now)
+{
+	begin(lc);
+	if (passive && !lc->passive) {
+		/* A token request that may have reached the server counts as a failed one. */
+		if (lc->inflight == LC_SEND_REQUEST)
+			window_add(&lc->failed, usec_min(lc->inflight_at, now));
+		forget_sending(lc);
+		lc->persist_changed = true;
+	}
+	if (passive != lc->passive)
+		memset(&lc->view, 0, sizeof(lc->view));
+	lc->passive = passive;
+	lc_plan(lc, now);
+}
+
+/* Take back what the last call asked to send, then become passive. */
+void lc_withdraw(struct lifecycle *lc, usec_t now)
+{
+	enum lc_send what = lc->send;
+
+	begin(lc);
+	if (what == LC_SEND_RENEWAL) {
+		window_remove_newest(&lc->renewals);
+		if (lc->n_renewals > 0)
+			lc->n_renewals--;
+	} else if (what == LC_SEND_REQUEST && lc->n_requests > 0) {
+		lc->n_requests--;
+	}
+	if (what != LC_SEND_NONE)
+		forget_sending(lc);
+	lc->persist_changed = true;
+	if (!lc->passive)
+		memset(&lc->view, 0, sizeof(lc->view));
+	lc->passive = true;
+	lc_plan(lc, now);
 }
 
 /* First evaluation: request a token, or serve the restored one. */
@@ -876,6 +1027,16 @@ static enum lc_report report_decide(struct lifecycle *lc, int64_t generation, us
 	/* Locked out, rate limited by Tradovate, credentials rejected: no renewal will come. */
 	if (lc_gives_up(lc))
 		return LC_REPORT_CURRENT;
+	if (lc->passive) {
+		/* The leader renews, if anyone: the caller forwards the report to it. */
+		if (lc->credentials_rejected || (lc->hold != LC_HOLD_NONE && now < lc->hold_until))
+			return LC_REPORT_CURRENT;
+		if (window_full(&lc->renewals, lc->p.max_renewals, now)) {
+			lc->report_at_ceiling = true;
+			return LC_REPORT_CURRENT;
+		}
+		return LC_REPORT_WAIT;
+	}
 	/* A renewal of this token is under way or being retried: its outcome is the answer. */
 	if (lc->inflight == LC_SEND_RENEWAL || lc->renew_retry_at ||
 	    lc->forced_generation == lc->generation) {
@@ -950,6 +1111,10 @@ const struct token *lc_current(const struct lifecycle *lc, usec_t now)
 /* Whether a new token is on its way soon (see lifecycle.h). */
 bool lc_answer_coming(const struct lifecycle *lc)
 {
+	if (lc->passive)
+		return have_token(lc) && !lc->passive_full && !lc->credentials_rejected &&
+		       (lc->state == LC_VALID || lc->state == LC_RENEWING ||
+			(lc->state == LC_BACKOFF && lc->next_renewal != 0));
 	if (lc->inflight != LC_SEND_NONE)
 		return true;
 	if (lc->state != LC_BACKOFF)

@@ -44,6 +44,10 @@ enum lc_event {
 	LC_EV_LOCKED_OUT,
 	LC_EV_EXPIRED,
 	LC_EV_CLIENT_DENIED,        /* logged by the server, listed here for the id table */
+	/* Cluster mode, logged by the broker (log_cluster_event). */
+	LC_EV_LEADER_ELECTED,
+	LC_EV_LEADERSHIP_LOST,
+	LC_EV_FOLLOWING,
 	_LC_EV_MAX,
 };
 
@@ -108,6 +112,18 @@ struct lc_window {
 };
 
 /*
+ * What a cluster's leader shows its clients (GetStatus, STATUS=), proclaimed
+ * with its snapshot so that followers show the same.
+ */
+struct lc_view {
+	bool present;
+	enum lc_state state;
+	usec_t retry_at;                /* 0: none */
+	usec_t next_renewal;            /* 0: none */
+	char last_error[192];
+};
+
+/*
  * What must outlive the process (the state file) or move to another broker
  * (a cluster's followers and next leader): the token and its generation,
  * the rolling windows behind the hourly ceilings, what Tradovate imposed,
@@ -127,6 +143,7 @@ struct lc_snapshot {
 	char *p_ticket;                 /* penalty ticket resent with the next token request, or NULL */
 	bool credentials_rejected;
 	usec_t credentials_changed_at;  /* when credentials_rejected last changed (0: never) */
+	struct lc_view view;            /* a cluster leader's view; not in the state file */
 };
 
 struct lifecycle {
@@ -136,6 +153,14 @@ struct lifecycle {
 
 	enum lc_state state;
 	bool started;
+	/*
+	 * Passive (a cluster's follower or candidate): nothing is ever sent; the
+	 * token still expires at its time; the state comes from the adopted
+	 * facts and, when present, the leader's view.
+	 */
+	bool passive;
+	bool passive_full;              /* passive: the renewal ceiling is reached */
+	struct lc_view view;            /* passive: the leader's, when following one */
 
 	/* The held token; token.access_token == NULL when none. */
 	struct token token;
@@ -226,6 +251,35 @@ void lc_reply(struct lifecycle *lc, struct reply *r, usec_t now);
 
 /* The in-flight request could not even be started (e.g. out of memory): not sent, a connect failure. */
 void lc_send_failed(struct lifecycle *lc, usec_t now);
+
+/*
+ * Become passive (stop sending; a request in flight is forgotten: the
+ * caller cancelled it, and a token request counts as failed, as it may have
+ * reached the server) or active again (the plan may send at once).
+ */
+void lc_set_passive(struct lifecycle *lc, bool passive, usec_t now);
+
+/*
+ * What the last call asked to send (lc->send) was not sent (the caller may
+ * not send any more): take its charge back (window entry, counters) and
+ * become passive.
+ */
+void lc_withdraw(struct lifecycle *lc, usec_t now);
+
+/*
+ * Passive only: follow a leader's snapshot. Like lc_snapshot_adopt, plus:
+ * the leader's view is shown; a token the leader dropped (its generation is
+ * at least ours and it has none) is dropped; an older token than ours is
+ * ignored (*older set) unless ours is gone, when it is taken with its
+ * generation. 0 or -ENOMEM (nothing changed) or -EINVAL (not passive).
+ */
+int lc_follow(struct lifecycle *lc, const struct lc_snapshot *s, usec_t now, bool *older);
+
+/* Forget the leader's view (no leader known any more); the state is computed from the facts. */
+void lc_forget_view(struct lifecycle *lc, usec_t now);
+
+/* This lifecycle's own view, to proclaim as leader. */
+void lc_view_take(const struct lifecycle *lc, struct lc_view *v);
 
 /* A client says the token of this generation was refused. */
 enum lc_report lc_report_rejected(struct lifecycle *lc, int64_t generation, usec_t now);

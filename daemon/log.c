@@ -36,6 +36,9 @@ static const char *const event_ids[_LC_EV_MAX] = {
 	[LC_EV_LOCKED_OUT] = "335000c6717d45b48656fb372e1cbbe3",
 	[LC_EV_EXPIRED] = "e33087d1261245cd8e80e0271bb5cbe6",
 	[LC_EV_CLIENT_DENIED] = "5e0f0fffa6df4d88a50e05d465fd1fbf",
+	[LC_EV_LEADER_ELECTED] = "8e9eaed79df84991b114ead2c2138397",
+	[LC_EV_LEADERSHIP_LOST] = "8b4dec42762141eba5fcf014ab530862",
+	[LC_EV_FOLLOWING] = "02769ac873604639a5803edd84ba592b",
 };
 
 /* The MESSAGE_ID of an event. */
@@ -52,6 +55,8 @@ int log_event_priority(enum lc_event e)
 	switch (e) {
 	case LC_EV_ACQUIRED:
 	case LC_EV_RENEWED:
+	case LC_EV_LEADER_ELECTED:
+	case LC_EV_FOLLOWING:
 		return LOG_INFO;
 	case LC_EV_CREDENTIALS_REJECTED:
 	case LC_EV_LOCKED_OUT:
@@ -288,6 +293,36 @@ void log_event(const struct lc_event_rec *ev, const char *state, const char *err
 	if (sd_journal_sendv(iov, (int)n) >= 0)
 		return;
 	fprintf(stderr, "tvtokend: %s%s: %s\n", priority_prefix(prio), lc_event_to_string(ev->event), msg);
+}
+
+/* A cluster role change: who this broker is, who leads, and why leadership was lost. */
+void log_cluster_event(enum lc_event e, const char *member, const char *leader, const char *state,
+		       uint64_t generation, const char *why)
+{
+	int prio = log_event_priority(e);
+	char msg[512];
+
+	if (e == LC_EV_LEADER_ELECTED)
+		snprintf(msg, sizeof(msg), "%s leads the cluster: it alone talks to Tradovate now", member);
+	else if (e == LC_EV_LEADERSHIP_LOST)
+		snprintf(msg, sizeof(msg), "%s no longer leads the cluster (%s); it sends nothing to "
+			 "Tradovate", member, why ? why : "stepped down");
+	else
+		snprintf(msg, sizeof(msg), "%s follows %s and serves its token", member,
+			 leader ? leader : "the leader");
+	if (log_target == LOG_TARGET_JOURNAL &&
+	    sd_journal_send("MESSAGE=%s", msg,
+			    "MESSAGE_ID=%s", log_event_id(e),
+			    "PRIORITY=%d", prio,
+			    "TVTOKEND_EVENT=%s", lc_event_to_string(e),
+			    "TVTOKEND_STATE=%s", state,
+			    "TVTOKEND_GENERATION=%llu", (unsigned long long)generation,
+			    "TVTOKEND_MEMBER=%s", member,
+			    "TVTOKEND_LEADER=%s", leader ? leader : "",
+			    "TVTOKEND_ERROR=%s", why ? why : "",
+			    NULL) >= 0)
+		return;
+	fprintf(stderr, "tvtokend: %s%s: %s\n", priority_prefix(prio), lc_event_to_string(e), msg);
 }
 
 /* A peer the Allow* settings exclude. */

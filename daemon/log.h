@@ -7,6 +7,7 @@
 
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 
 #include "lifecycle.h"
 
@@ -30,6 +31,10 @@ void log_errorx(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One lifecycle event as one entry with MESSAGE_ID, PRIORITY and TVTOKEND_EVENT. */
 void log_event(const struct lc_event_rec *ev, const char *state, const char *error);
+
+/* leader_elected, leadership_lost, following: member, the leader (NULL: unknown), why (or NULL). */
+void log_cluster_event(enum lc_event e, const char *member, const char *leader, const char *state,
+		       uint64_t generation, const char *why);
 
 /* client_denied: who was refused. */
 void log_client_denied(int pid, unsigned uid, unsigned gid, const char *comm);

@@ -35,6 +35,7 @@ struct daemon {
 	struct sink *sink;
 	struct hook *hook;
 	const char *config_path;
+	bool stopping;
 };
 
 static void usage(FILE *f)
@@ -158,16 +159,41 @@ static void on_broker_change(enum broker_change what, void *arg)
 	}
 }
 
+/*
+ * In cluster mode, what a reload cannot change in a running broker: the
+ * [Cluster] section (its presence and its keys) and what the sealing key and
+ * the election come from (BaseURL=, Name=, the password and the API secret).
+ * NULL when the reload can go ahead, else what changed.
+ */
+static const char *cluster_change(const struct config *old, const struct config *cfg)
+{
+	if (old->cluster != cfg->cluster)
+		return old->cluster ? "the [Cluster] section was removed" : "a [Cluster] section was added";
+	if (!cfg->cluster)
+		return NULL;
+	if (!config_same_account(old, cfg) || strcmp(old->password, cfg->password) != 0 ||
+	    strcmp(old->secret, cfg->secret) != 0)
+		return "the account or its credentials changed (they key the values shared in etcd)";
+	if (!config_same_cluster(old, cfg))
+		return "the [Cluster] settings changed";
+	return NULL;
+}
+
 /* SIGHUP: re-read config and secrets; a config that no longer loads keeps the old one. */
 static void on_sighup(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
-	struct config *cfg, *old = d->cfg;
+	struct config *cfg = NULL, *old = d->cfg;
 	char status[256];
 
 	notify_reloading();
 	log_info("reloading %s", d->config_path ? d->config_path : CONFIG_DEFAULT_PATH);
-	if (load_config(d->config_path, &cfg, true, true) == 0) {
+	if (load_config(d->config_path, &cfg, true, true) == 0 && cluster_change(old, cfg) != NULL) {
+		log_errorx("reload refused, keeping the old configuration: %s; restart tvtokend to apply "
+			   "it (systemctl restart tvtokend)", cluster_change(old, cfg));
+		config_free(cfg);
+		free(cfg);
+	} else if (cfg != NULL) {
 		if (cfg->socket && old->socket && strcmp(cfg->socket, old->socket) != 0)
 			log_warnx("Socket= changed; the new path takes effect at the next restart");
 		broker_reload(d->broker, cfg);
@@ -183,14 +209,27 @@ static void on_sighup(evutil_socket_t sig, short what, void *arg)
 	notify_status(status);
 }
 
-/* SIGTERM/SIGINT: a clean exit. */
+/* The broker has let go (a cluster leader handed over): leave the loop. */
+static void on_broker_stopped(void *arg)
+{
+	struct daemon *d = arg;
+
+	event_base_loopbreak(d->base);
+}
+
+/* SIGTERM/SIGINT: a clean exit; a cluster leader hands over first (a second signal does not wait). */
 static void on_sigterm(evutil_socket_t sig, short what, void *arg)
 {
 	struct daemon *d = arg;
 
+	if (d->stopping) {
+		event_base_loopbreak(d->base);
+		return;
+	}
+	d->stopping = true;
 	notify_stopping();
 	log_info("stopping on signal %d", (int)sig);
-	event_base_loopbreak(d->base);
+	broker_stop(d->broker, on_broker_stopped, d);
 }
 
 /* The socket systemd passed, -1 when none; -EINVAL when it is not what we serve on. */

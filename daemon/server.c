@@ -937,6 +937,13 @@ server_method_get_status(struct server_client *c, const struct varlink_call *cal
 	varlink_int(b, s->n_watchers);
 	varlink_key(b, "version");
 	varlink_cstring(b, TVTOKEND_VERSION);
+	varlink_key(b, "role");
+	varlink_cstring(b, broker_role(s->broker));
+	varlink_key(b, "leader");
+	if (broker_leader(s->broker) != NULL)
+		varlink_cstring(b, broker_leader(s->broker));
+	else
+		varlink_null(b);
 	server_client_send_reply(c, varlink_end(b, false));
 }
 

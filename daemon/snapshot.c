@@ -11,6 +11,8 @@
  *   hold: {kind, untilUsec, resend}          -- a wait Tradovate imposed
  *   pTicket,                                 -- the penalty ticket to resend
  *   credentialsRejected, credentialsChangedUsec
+ *   leaderView: {state, retryAtUsec, nextRenewalUsec, lastError}
+ *                                            -- a cluster leader's (never in a state file)
  *
  * Every time is wall-clock microseconds since the epoch. A version 2 object
  * with a field not listed here is refused; version 1 files, written before
@@ -42,7 +44,7 @@ static const char *const v2_keys[] = {
 	"accessToken", "mdAccessToken", "expirationUsec", "expirationTime",
 	"userId", "name", "tokenGeneration", "takenAtUsec",
 	"renewalsSentUsec", "failedRequestsUsec", "hold", "pTicket",
-	"credentialsRejected", "credentialsChangedUsec",
+	"credentialsRejected", "credentialsChangedUsec", "leaderView",
 };
 
 /* Add key = val to o; false (val released) when memory runs out. */
@@ -142,6 +144,17 @@ static struct json_object *build(const struct lc_snapshot *s, const char *base_u
 		ok = add(o, "pTicket", json_object_new_string(s->p_ticket));
 	ok = ok && add(o, "credentialsRejected", json_object_new_boolean(s->credentials_rejected)) &&
 	     add_int(o, "credentialsChangedUsec", (int64_t)s->credentials_changed_at);
+	if (ok && s->view.present && (unsigned)s->view.state < _LC_STATE_MAX) {
+		h = json_object_new_object();
+		ok = h && add(h, "state", json_object_new_string(lc_state_to_string(s->view.state))) &&
+		     add_int(h, "retryAtUsec", (int64_t)s->view.retry_at) &&
+		     add_int(h, "nextRenewalUsec", (int64_t)s->view.next_renewal) &&
+		     (s->view.last_error[0] == '\0' ||
+		      add(h, "lastError", json_object_new_string(s->view.last_error)));
+		if (!ok)
+			json_object_put(h);
+		ok = ok && add(o, "leaderView", h);
+	}
 	if (!ok) {
 		wipe_secrets(o);
 		json_object_put(o);
@@ -302,6 +315,39 @@ static int get_hold(struct json_object *o, struct lc_snapshot *s)
 	return 0;
 }
 
+/* The leader's view: state, retryAtUsec, nextRenewalUsec, lastError (when any); nothing else. */
+static int get_view(struct json_object *o, struct lc_snapshot *s)
+{
+	struct json_object *h;
+	const char *state, *err = "";
+	int64_t retry, next;
+	size_t errlen = 0;
+	unsigned i;
+	int r;
+
+	if (!member(o, "leaderView", &h))
+		return 0;
+	if (!json_object_is_type(h, json_type_object) ||
+	    get_string(h, "state", 32, &state, NULL) < 0 ||
+	    get_int(h, "retryAtUsec", 0, &retry) < 0 || get_int(h, "nextRenewalUsec", 0, &next) < 0)
+		return -EBADMSG;
+	r = get_string(h, "lastError", sizeof(s->view.last_error) - 1, &err, &errlen);
+	if (r == -EBADMSG || json_object_object_length(h) != (r == 0 ? 4 : 3))
+		return -EBADMSG;
+	for (i = 0; i < _LC_STATE_MAX; i++)
+		if (strcmp(state, lc_state_to_string((enum lc_state)i)) == 0)
+			break;
+	if (i == _LC_STATE_MAX || memchr(err, '\0', errlen) != NULL)
+		return -EBADMSG;
+	s->view.present = true;
+	s->view.state = (enum lc_state)i;
+	s->view.retry_at = (usec_t)retry;
+	s->view.next_renewal = (usec_t)next;
+	memcpy(s->view.last_error, err, errlen);
+	s->view.last_error[errlen] = '\0';
+	return 0;
+}
+
 /* Whether every member of a version 2 object is one this format defines. */
 static bool known_keys_only(struct json_object *o)
 {
@@ -392,7 +438,8 @@ static int parse(struct json_object *o, const char *base_url, const char *name, 
 			return -EBADMSG;
 		s->taken_at = (usec_t)x;
 		if (get_window(o, "renewalsSentUsec", &s->renewals) < 0 ||
-		    get_window(o, "failedRequestsUsec", &s->failed) < 0 || get_hold(o, s) < 0)
+		    get_window(o, "failedRequestsUsec", &s->failed) < 0 || get_hold(o, s) < 0 ||
+		    get_view(o, s) < 0)
 			return -EBADMSG;
 		r = get_string(o, "pTicket", SNAPSHOT_MAX_STRING, &ticket, NULL);
 		if (r == -EBADMSG || (r == 0 && !ticket_valid(ticket)))

@@ -1,11 +1,12 @@
 /*
- * HTTP to Tradovate: libcurl's multi interface driven by libevent
- * (STYLE.md "libcurl multi on libevent"). One multi handle, one timer, one
- * libevent event per socket curl asks us to watch, and at most one transfer.
+ * HTTP to Tradovate, one transfer at a time, on the process's HTTP engine
+ * (http.c: libcurl's multi interface on libevent, shared with the cluster's
+ * etcd calls). Every transfer takes a fresh connection and reads the whole
+ * reply, 64 KiB at most.
  *
- * Nothing here calls user code from inside a libcurl callback: the done
- * callback runs after curl_multi_socket_action has returned and the easy
- * handle is gone, so it may start the next request or free the upstream.
+ * Nothing here calls user code from inside a libcurl callback: http.c calls
+ * back from the loop, after libcurl has returned, so the done callback may
+ * start the next request or free the upstream.
  *
  * Sent or not (CONTRACT §7 counts only what reached the server against
  * MaxFailedRequestsPerHour, and the broker's MaxRenewalsPerHour counts only
@@ -20,13 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/queue.h>
 
-#include <curl/curl.h>
-#include <event2/event.h>
 #include <json-c/json.h>
 
 #include "config.h"
+#include "http.h"
 #include "upstream.h"
 
 /* Largest reply body read; more aborts the transfer (a token reply is ~1 KiB). */
@@ -50,49 +49,9 @@ struct upstream_conf {
 	char *device_id;
 	char *ca_file;              /* NULL: the system store */
 	long client_id;
-	long timeout_ms;
+	usec_t timeout;
 	char *password;
 	char *secret;
-};
-
-/* One socket curl asked us to watch. */
-struct upstream_sock {
-	struct upstream *u;
-	curl_socket_t fd;
-	struct event *ev;
-	LIST_ENTRY(upstream_sock) entry;
-};
-
-/* The transfer in flight. */
-struct upstream_xfer {
-	struct upstream *u;
-	enum reply_kind kind;
-	CURL *easy;
-	struct curl_slist *headers;
-	char *body;                 /* POST body with secrets; wiped when freed */
-	size_t body_len;
-	char *resp;                 /* reply body, UPSTREAM_MAX_BODY + 1 once written */
-	size_t resp_len;
-	bool too_large;
-	char date[UPSTREAM_MAX_HEADER_VALUE];
-	char retry_after[UPSTREAM_MAX_HEADER_VALUE];
-	char errbuf[CURL_ERROR_SIZE];
-	usec_t started;             /* monotonic */
-	/* What the server's texts are checked for besides the config's secrets (wiped when freed). */
-	char *sent_token;           /* renewal: the bearer token */
-	char *held_md_token;        /* renewal: the market-data token held beside it */
-	char *sent_ticket;          /* token request: the p-ticket resent */
-};
-
-struct upstream {
-	struct event_base *base;
-	upstream_done_fn done;
-	void *arg;
-	CURLM *multi;
-	struct event *timer;
-	LIST_HEAD(, upstream_sock) socks;
-	struct upstream_xfer *xfer;
-	struct upstream_conf *conf; /* NULL until configured */
 };
 
 /* Free a config copy, wiping every string, secrets included. */
@@ -161,41 +120,39 @@ upstream_conf_new(const struct config *cfg, struct upstream_conf **out)
 	c->client_id = cfg->client_id;
 	timeout = cfg->request_timeout != 0 ? cfg->request_timeout :
 	    UPSTREAM_DEFAULT_TIMEOUT;
-	if (timeout / USEC_PER_MSEC >= (usec_t)24 * 3600 * 1000)
-		c->timeout_ms = 24L * 3600 * 1000;
-	else
-		c->timeout_ms = (long)((timeout + USEC_PER_MSEC - 1) /
-		    USEC_PER_MSEC);
+	c->timeout = timeout < 24 * USEC_PER_HOUR ? timeout : 24 * USEC_PER_HOUR;
 	*out = c;
 	return 0;
 }
 
-/* Map a CURLMcode to a negative errno. */
-static int
-upstream_mcode_errno(CURLMcode mc)
-{
-	return mc == CURLM_OUT_OF_MEMORY ? -ENOMEM : -EIO;
-}
+/* The transfer in flight: what its reply is checked and classified with. */
+struct upstream_xfer {
+	struct upstream *u;
+	struct http_xfer *hx;       /* NULL once finished or cancelled */
+	enum reply_kind kind;
+	char date[UPSTREAM_MAX_HEADER_VALUE];
+	char retry_after[UPSTREAM_MAX_HEADER_VALUE];
+	/* What the server's texts are checked for besides the config's secrets (wiped when freed). */
+	char *sent_token;           /* renewal: the bearer token */
+	char *held_md_token;        /* renewal: the market-data token held beside it */
+	char *sent_ticket;          /* token request: the p-ticket resent */
+};
 
-/* Free a transfer's buffers and headers, wiping everything that may hold a secret. */
+struct upstream {
+	struct http *http;
+	bool own_http;              /* made by upstream_new, freed with it */
+	upstream_done_fn done;
+	void *arg;
+	struct upstream_xfer *xfer;
+	struct upstream_conf *conf; /* NULL until configured */
+};
+
+/* Free a transfer's state, wiping everything that may hold a secret. */
 static void
 upstream_xfer_free(struct upstream_xfer *x)
 {
-	struct curl_slist *l;
-
 	if (x == NULL)
 		return;
-	for (l = x->headers; l != NULL; l = l->next)
-		explicit_bzero(l->data, strlen(l->data));
-	curl_slist_free_all(x->headers);
-	if (x->body != NULL) {
-		explicit_bzero(x->body, x->body_len);
-		free(x->body);
-	}
-	if (x->resp != NULL) {
-		explicit_bzero(x->resp, UPSTREAM_MAX_BODY + 1);
-		free(x->resp);
-	}
 	secret_free(x->sent_token);
 	secret_free(x->held_md_token);
 	secret_free(x->sent_ticket);
@@ -203,44 +160,40 @@ upstream_xfer_free(struct upstream_xfer *x)
 	free(x);
 }
 
-/* Stop watching a socket and free its state. */
-static void
-upstream_sock_free(struct upstream_sock *us)
-{
-	LIST_REMOVE(us, entry);
-	if (us->ev != NULL)
-		event_free(us->ev);
-	free(us);
-}
-
 /* What became of a transfer: a reply, or sent (some request bytes written) without one, or never sent. */
 static enum reply_transport
-upstream_transport(CURLcode result, long request_size)
+upstream_transport(const struct http_result *res)
 {
-	if (result == CURLE_OK)
+	if (res->too_large)
+		return TRANSPORT_FAILED_AFTER_SEND;
+	if (res->curl_code == 0)
 		return TRANSPORT_OK;
-	return request_size > 0 ? TRANSPORT_FAILED_AFTER_SEND : TRANSPORT_CONNECT_FAILED;
+	return res->sent ? TRANSPORT_FAILED_AFTER_SEND : TRANSPORT_CONNECT_FAILED;
 }
 
 /*
- * Classify what the finished transfer saw, free it, and hand the reply to
- * the done callback. u->xfer is already detached, so the callback may send
- * the next request or free u; nothing touches u after it returns.
+ * http.c: the transfer ended. Classify what it saw, free it, and hand the
+ * reply to the done callback. u->xfer is already detached, so the callback
+ * may send the next request or free u; nothing touches u after it returns.
  */
 static void
-upstream_deliver(struct upstream *u, struct upstream_xfer *x,
-    enum reply_transport transport, const char *why, long status)
+upstream_done(struct http_xfer *hx, const struct http_result *res, void *arg)
 {
+	struct upstream_xfer *x = arg;
+	struct upstream *u = x->u;
+	enum reply_transport transport = upstream_transport(res);
 	struct reply_input in;
 	struct reply r;
-	usec_t duration = time_monotonic() - x->started;
 
+	x->hx = NULL;
+	if (u->xfer == x)
+		u->xfer = NULL;
 	memset(&in, 0, sizeof(in));
 	in.transport = transport;
-	in.transport_error = why;
-	in.http_status = status;
-	in.body = x->resp;
-	in.body_len = x->resp_len;
+	in.transport_error = res->too_large ? "reply too large (over 64 KiB)" : res->error;
+	in.http_status = res->status;
+	in.body = res->body;
+	in.body_len = res->body_len;
 	in.date = x->date[0] != '\0' ? x->date : NULL;
 	in.retry_after = x->retry_after[0] != '\0' ? x->retry_after : NULL;
 	if (u->conf != NULL) {
@@ -255,202 +208,13 @@ upstream_deliver(struct upstream *u, struct upstream_xfer *x,
 		r.kind = x->kind;
 		r.outcome = transport == TRANSPORT_CONNECT_FAILED ?
 		    REPLY_CONNECT_FAILED : REPLY_TRANSIENT;
-		r.http_status = transport == TRANSPORT_OK ? status : 0;
+		r.http_status = transport == TRANSPORT_OK ? res->status : 0;
 		snprintf(r.error, sizeof(r.error),
 		    "out of memory while reading the reply");
 	}
-	r.duration = duration;
+	r.duration = res->duration;
 	upstream_xfer_free(x);
 	u->done(&r, u->arg);
-}
-
-/* The transfer in flight ended with result: remove it from the multi and deliver. */
-static void
-upstream_finish(struct upstream *u, CURL *easy, CURLcode result)
-{
-	struct upstream_xfer *x = NULL;
-	enum reply_transport transport;
-	long status = 0, request_size = 0;
-	const char *why;
-	char *priv = NULL;
-
-	/* Everything is read before the handle goes away. */
-	curl_easy_getinfo(easy, CURLINFO_PRIVATE, &priv);
-	if (curl_easy_getinfo(easy, CURLINFO_RESPONSE_CODE, &status) != CURLE_OK)
-		status = 0;
-	if (curl_easy_getinfo(easy, CURLINFO_REQUEST_SIZE, &request_size) != CURLE_OK)
-		request_size = 0;
-	x = (struct upstream_xfer *)(void *)priv;
-
-	(void)curl_multi_remove_handle(u->multi, easy);
-	curl_easy_cleanup(easy);
-	if (x == NULL || x != u->xfer)
-		return;
-	x->easy = NULL;
-	u->xfer = NULL;
-
-	if (x->too_large) {
-		transport = TRANSPORT_FAILED_AFTER_SEND;
-		why = "reply too large (over 64 KiB)";
-	} else {
-		transport = upstream_transport(result, request_size);
-		why = x->errbuf[0] != '\0' ? x->errbuf : curl_easy_strerror(result);
-	}
-	upstream_deliver(u, x, transport, why, status);
-}
-
-/* Abort the transfer in flight because the multi handle failed, and deliver that. */
-static void
-upstream_abort(struct upstream *u, CURLMcode mc)
-{
-	struct upstream_xfer *x = u->xfer;
-	char why[96];
-
-	if (x == NULL)
-		return;
-	u->xfer = NULL;
-	(void)curl_multi_remove_handle(u->multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
-	snprintf(why, sizeof(why), "curl: %s", curl_multi_strerror(mc));
-	upstream_deliver(u, x, TRANSPORT_FAILED_AFTER_SEND, why, 0);
-}
-
-/* After curl_multi_socket_action: drain the messages and deliver a finished transfer. */
-static void
-upstream_check(struct upstream *u, CURLMcode mc)
-{
-	CURLMsg *msg;
-	CURL *easy = NULL;
-	CURLcode result = CURLE_OK;
-	int left;
-
-	if (mc != CURLM_OK && mc != CURLM_BAD_SOCKET) {
-		upstream_abort(u, mc);
-		return;
-	}
-	while ((msg = curl_multi_info_read(u->multi, &left)) != NULL) {
-		if (msg->msg != CURLMSG_DONE)
-			continue;
-		/* Read the message now: it is invalid once the handle is removed. */
-		easy = msg->easy_handle;
-		result = msg->data.result;
-		break;
-	}
-	if (easy != NULL)
-		upstream_finish(u, easy, result);
-}
-
-/* libevent: a watched socket is ready. */
-static void
-upstream_sock_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream_sock *us = arg;
-	struct upstream *u = us->u;  /* us may be freed during the action */
-	int flags = 0, running;
-	CURLMcode mc;
-
-	if (what & EV_READ)
-		flags |= CURL_CSELECT_IN;
-	if (what & EV_WRITE)
-		flags |= CURL_CSELECT_OUT;
-	mc = curl_multi_socket_action(u->multi, fd, flags, &running);
-	upstream_check(u, mc);
-}
-
-/* libevent: curl's timeout expired. */
-static void
-upstream_timer_event(evutil_socket_t fd, short what, void *arg)
-{
-	struct upstream *u = arg;
-	int running;
-	CURLMcode mc;
-
-	mc = curl_multi_socket_action(u->multi, CURL_SOCKET_TIMEOUT, 0, &running);
-	upstream_check(u, mc);
-}
-
-/* CURLMOPT_SOCKETFUNCTION: start, change or stop watching socket s. */
-static int
-upstream_socket_cb(CURL *easy, curl_socket_t s, int what, void *userp,
-    void *socketp)
-{
-	struct upstream *u = userp;
-	struct upstream_sock *us = socketp;
-	short events = EV_PERSIST;
-
-	if (what == CURL_POLL_REMOVE) {
-		if (us != NULL)
-			upstream_sock_free(us);
-		return 0;
-	}
-	if (what & CURL_POLL_IN)
-		events |= EV_READ;
-	if (what & CURL_POLL_OUT)
-		events |= EV_WRITE;
-
-	if (us == NULL) {
-		us = calloc(1, sizeof(*us));
-		if (us == NULL)
-			return -1;
-		us->u = u;
-		us->fd = s;
-		LIST_INSERT_HEAD(&u->socks, us, entry);
-		us->ev = event_new(u->base, s, events, upstream_sock_event, us);
-		if (us->ev == NULL || event_add(us->ev, NULL) < 0 ||
-		    curl_multi_assign(u->multi, s, us) != CURLM_OK) {
-			upstream_sock_free(us);
-			return -1;
-		}
-		return 0;
-	}
-	if (event_del(us->ev) < 0 ||
-	    event_assign(us->ev, u->base, s, events, upstream_sock_event, us) < 0 ||
-	    event_add(us->ev, NULL) < 0)
-		return -1;
-	return 0;
-}
-
-/* CURLMOPT_TIMERFUNCTION: -1 deletes the timer, anything else (0 too) arms it. */
-static int
-upstream_timer_cb(CURLM *multi, long timeout_ms, void *userp)
-{
-	struct upstream *u = userp;
-	struct timeval tv;
-
-	if (timeout_ms < 0) {
-		evtimer_del(u->timer);
-		return 0;
-	}
-	tv.tv_sec = timeout_ms / 1000;
-	tv.tv_usec = (timeout_ms % 1000) * 1000;
-	return evtimer_add(u->timer, &tv) < 0 ? -1 : 0;
-}
-
-/* CURLOPT_WRITEFUNCTION: keep the body, aborting past UPSTREAM_MAX_BODY. */
-static size_t
-upstream_write_cb(char *ptr, size_t size, size_t nmemb, void *userdata)
-{
-	struct upstream_xfer *x = userdata;
-	size_t n;
-
-	if (size != 0 && nmemb > SIZE_MAX / size)
-		return 0;
-	n = size * nmemb;
-	if (n > UPSTREAM_MAX_BODY - x->resp_len) {
-		x->too_large = true;
-		return 0;
-	}
-	if (x->resp == NULL) {
-		/* Allocated whole once: no realloc leaves token bytes behind. */
-		x->resp = calloc(1, UPSTREAM_MAX_BODY + 1);
-		if (x->resp == NULL)
-			return 0;
-	}
-	memcpy(x->resp + x->resp_len, ptr, n);
-	x->resp_len += n;
-	x->resp[x->resp_len] = '\0';
-	return n;
 }
 
 /* Whether line (len bytes) is header name; its value goes into dst when it fits. */
@@ -476,115 +240,61 @@ upstream_header_value(const char *line, size_t len, const char *name,
 	return true;
 }
 
-/* CURLOPT_HEADERFUNCTION: capture Date and Retry-After of the final response. */
-static size_t
-upstream_header_cb(char *buffer, size_t size, size_t nitems, void *userdata)
+/* http.c: a header line; a status line starts a new response (100 Continue, proxy CONNECT). */
+static int
+upstream_header(struct http_xfer *hx, const char *line, size_t len, void *arg)
 {
-	struct upstream_xfer *x = userdata;
-	size_t n;
+	struct upstream_xfer *x = arg;
 
-	if (size != 0 && nitems > SIZE_MAX / size)
-		return 0;
-	n = size * nitems;
-	/* A new status line starts a new response (100 Continue, proxy CONNECT). */
-	if (n >= 5 && strncmp(buffer, "HTTP/", 5) == 0) {
+	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
 		x->date[0] = '\0';
 		x->retry_after[0] = '\0';
-		return n;
+		return 0;
 	}
-	if (!upstream_header_value(buffer, n, "Date", x->date))
-		upstream_header_value(buffer, n, "Retry-After", x->retry_after);
-	return n;
+	if (!upstream_header_value(line, len, "Date", x->date))
+		upstream_header_value(line, len, "Retry-After", x->retry_after);
+	return 0;
 }
 
-/* Append header to *list; false on ENOMEM. */
-static bool
-upstream_add_header(struct curl_slist **list, const char *header)
+/*
+ * Start x for url with headers and body (copied, and wiped, by http.c). On
+ * failure x is freed and a negative errno returned; nothing is ever
+ * delivered for it.
+ */
+static int
+upstream_start(struct upstream *u, struct upstream_xfer *x, const char *url,
+    const char *const *headers, const char *body, size_t body_len)
 {
-	struct curl_slist *l = curl_slist_append(*list, header);
+	struct http_request req;
+	int r;
 
-	if (l == NULL)
-		return false;
-	*list = l;
-	return true;
-}
-
-/* Set every option a request needs; CURLE_OK or the first failure. */
-static CURLcode
-upstream_setup(struct upstream *u, struct upstream_xfer *x, const char *url)
-{
-	const struct upstream_conf *c = u->conf;
-	CURL *e = x->easy;
-	CURLcode rc = CURLE_OK;
-
-#define UPSTREAM_SETOPT(opt, val) \
-	do { if (rc == CURLE_OK) rc = curl_easy_setopt(e, opt, val); } while (0)
-	UPSTREAM_SETOPT(CURLOPT_URL, url);
-	UPSTREAM_SETOPT(CURLOPT_PROTOCOLS_STR, "https,http");
-	UPSTREAM_SETOPT(CURLOPT_FOLLOWLOCATION, 0L);
-	UPSTREAM_SETOPT(CURLOPT_NOSIGNAL, 1L);
+	memset(&req, 0, sizeof(req));
+	req.url = url;
+	req.body = body;
+	req.body_len = body_len;
+	req.headers = headers;
+	req.timeout = u->conf->timeout;
+	req.connect_timeout = u->conf->timeout;
+	req.ca_file = u->conf->ca_file;
 	/*
 	 * A fresh connection each time: on a reused connection that drops
 	 * without a reply, libcurl silently sends the request again, which
 	 * Tradovate counts (renewals) or takes as a new session (token
 	 * requests) while the broker's own count and ceilings never see it.
 	 */
-	UPSTREAM_SETOPT(CURLOPT_FORBID_REUSE, 1L);
-	UPSTREAM_SETOPT(CURLOPT_TIMEOUT_MS, c->timeout_ms);
-	UPSTREAM_SETOPT(CURLOPT_CONNECTTIMEOUT_MS, c->timeout_ms);
-	UPSTREAM_SETOPT(CURLOPT_SSL_VERIFYPEER, 1L);
-	UPSTREAM_SETOPT(CURLOPT_SSL_VERIFYHOST, 2L);
-	if (c->ca_file != NULL) {
-		/* The bundle replaces the system store, it does not add to it. */
-		UPSTREAM_SETOPT(CURLOPT_CAINFO, c->ca_file);
-		UPSTREAM_SETOPT(CURLOPT_CAPATH, (char *)NULL);
-	}
-	UPSTREAM_SETOPT(CURLOPT_ERRORBUFFER, x->errbuf);
-	UPSTREAM_SETOPT(CURLOPT_PRIVATE, (void *)x);
-	UPSTREAM_SETOPT(CURLOPT_USERAGENT, "tvtokend/" TVTOKEND_VERSION);
-	UPSTREAM_SETOPT(CURLOPT_HTTPHEADER, x->headers);
-	UPSTREAM_SETOPT(CURLOPT_HEADERFUNCTION, upstream_header_cb);
-	UPSTREAM_SETOPT(CURLOPT_HEADERDATA, (void *)x);
-	UPSTREAM_SETOPT(CURLOPT_WRITEFUNCTION, upstream_write_cb);
-	UPSTREAM_SETOPT(CURLOPT_WRITEDATA, (void *)x);
-	if (x->body != NULL) {
-		UPSTREAM_SETOPT(CURLOPT_POST, 1L);
-		/* Not copied by curl: the buffer stays ours and is wiped after. */
-		UPSTREAM_SETOPT(CURLOPT_POSTFIELDS, x->body);
-		UPSTREAM_SETOPT(CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)x->body_len);
-	} else {
-		UPSTREAM_SETOPT(CURLOPT_HTTPGET, 1L);
-	}
-#undef UPSTREAM_SETOPT
-	return rc;
-}
-
-/*
- * Start x (headers and body already attached) for url. On failure x is
- * freed and a negative errno returned; nothing is ever delivered for it.
- */
-static int
-upstream_start(struct upstream *u, struct upstream_xfer *x, const char *url)
-{
-	CURLMcode mc;
-
+	req.reuse = false;
+	req.mode = HTTP_BODY_WHOLE;
+	req.max_body = UPSTREAM_MAX_BODY;
+	req.on_header = upstream_header;
+	req.on_done = upstream_done;
+	req.arg = x;
 	x->u = u;
-	x->easy = curl_easy_init();
-	if (x->easy == NULL || upstream_setup(u, x, url) != CURLE_OK) {
-		if (x->easy != NULL)
-			curl_easy_cleanup(x->easy);
+	r = http_start(u->http, &req, &x->hx);
+	if (r < 0) {
 		upstream_xfer_free(x);
-		return -ENOMEM;
+		return r == -EINVAL ? -ENOMEM : r;
 	}
-	x->started = time_monotonic();
 	u->xfer = x;
-	mc = curl_multi_add_handle(u->multi, x->easy);
-	if (mc != CURLM_OK) {
-		u->xfer = NULL;
-		curl_easy_cleanup(x->easy);
-		upstream_xfer_free(x);
-		return upstream_mcode_errno(mc);
-	}
 	return 0;
 }
 
@@ -663,34 +373,42 @@ upstream_build_body(const struct upstream_conf *c, const char *p_ticket,
 	return 0;
 }
 
-/* Create the upstream: one multi handle and one timer on base. */
+/* Create the upstream on its own HTTP engine (for tests and single users). */
 int
 upstream_new(struct event_base *base, upstream_done_fn done, void *arg,
     struct upstream **out)
 {
-	struct upstream *u;
+	struct http *h;
+	int r;
 
 	if (base == NULL || done == NULL)
+		return -EINVAL;
+	r = http_new(base, &h);
+	if (r < 0)
+		return r;
+	r = upstream_new_on(h, done, arg, out);
+	if (r < 0) {
+		http_free(h);
+		return r;
+	}
+	(*out)->own_http = true;
+	return 0;
+}
+
+/* Create the upstream on an HTTP engine shared with others. */
+int
+upstream_new_on(struct http *h, upstream_done_fn done, void *arg, struct upstream **out)
+{
+	struct upstream *u;
+
+	if (h == NULL || done == NULL)
 		return -EINVAL;
 	u = calloc(1, sizeof(*u));
 	if (u == NULL)
 		return -ENOMEM;
-	u->base = base;
+	u->http = h;
 	u->done = done;
 	u->arg = arg;
-	LIST_INIT(&u->socks);
-	u->timer = evtimer_new(base, upstream_timer_event, u);
-	u->multi = curl_multi_init();
-	if (u->timer == NULL || u->multi == NULL ||
-	    curl_multi_setopt(u->multi, CURLMOPT_SOCKETFUNCTION,
-	    upstream_socket_cb) != CURLM_OK ||
-	    curl_multi_setopt(u->multi, CURLMOPT_SOCKETDATA, u) != CURLM_OK ||
-	    curl_multi_setopt(u->multi, CURLMOPT_TIMERFUNCTION,
-	    upstream_timer_cb) != CURLM_OK ||
-	    curl_multi_setopt(u->multi, CURLMOPT_TIMERDATA, u) != CURLM_OK) {
-		upstream_free(u);
-		return -ENOMEM;
-	}
 	*out = u;
 	return 0;
 }
@@ -714,7 +432,12 @@ upstream_configure(struct upstream *u, const struct config *cfg)
 int
 upstream_request_token(struct upstream *u, const char *p_ticket)
 {
+	static const char *const headers[] = {
+		"Content-Type: application/json", "Accept: application/json", NULL,
+	};
 	struct upstream_xfer *x;
+	char *body = NULL;
+	size_t body_len = 0;
 	int r;
 
 	if (u->conf == NULL)
@@ -725,20 +448,21 @@ upstream_request_token(struct upstream *u, const char *p_ticket)
 	if (x == NULL)
 		return -ENOMEM;
 	x->kind = REPLY_KIND_REQUEST;
-	r = upstream_build_body(u->conf, p_ticket, &x->body, &x->body_len);
+	r = upstream_build_body(u->conf, p_ticket, &body, &body_len);
 	if (r == 0 && p_ticket != NULL && (x->sent_ticket = strdup(p_ticket)) == NULL)
 		r = -ENOMEM;
 	if (r < 0) {
+		if (body != NULL) {
+			explicit_bzero(body, body_len);
+			free(body);
+		}
 		upstream_xfer_free(x);
 		return r;
 	}
-	if (!upstream_add_header(&x->headers, "Content-Type: application/json") ||
-	    !upstream_add_header(&x->headers, "Accept: application/json") ||
-	    !upstream_add_header(&x->headers, "Expect:")) {
-		upstream_xfer_free(x);
-		return -ENOMEM;
-	}
-	return upstream_start(u, x, u->conf->url_request);
+	r = upstream_start(u, x, u->conf->url_request, headers, body, body_len);
+	explicit_bzero(body, body_len);
+	free(body);
+	return r;
 }
 
 /* Whether s can go into an HTTP header unchanged (no control characters, no spaces). */
@@ -756,10 +480,12 @@ int
 upstream_renew(struct upstream *u, const char *access_token,
     const char *md_access_token)
 {
+	const char *headers[3];
 	struct upstream_xfer *x;
 	size_t len;
 	char *auth;
 	bool ok = true;
+	int r;
 
 	if (u->conf == NULL || access_token == NULL || access_token[0] == '\0' ||
 	    !upstream_header_safe(access_token))
@@ -783,15 +509,13 @@ upstream_renew(struct upstream *u, const char *access_token,
 		return -ENOMEM;
 	}
 	snprintf(auth, len, "%s%s", UPSTREAM_BEARER, access_token);
-	ok = upstream_add_header(&x->headers, "Accept: application/json") &&
-	    upstream_add_header(&x->headers, auth);
+	headers[0] = "Accept: application/json";
+	headers[1] = auth;
+	headers[2] = NULL;
+	r = upstream_start(u, x, u->conf->url_renew, headers, NULL, 0);
 	explicit_bzero(auth, len);
 	free(auth);
-	if (!ok) {
-		upstream_xfer_free(x);
-		return -ENOMEM;
-	}
-	return upstream_start(u, x, u->conf->url_renew);
+	return r;
 }
 
 /* Whether a request is in flight. */
@@ -810,28 +534,20 @@ upstream_cancel(struct upstream *u)
 	if (x == NULL)
 		return;
 	u->xfer = NULL;
-	(void)curl_multi_remove_handle(u->multi, x->easy);
-	curl_easy_cleanup(x->easy);
-	x->easy = NULL;
+	if (x->hx != NULL)
+		http_cancel(x->hx);
 	upstream_xfer_free(x);
 }
 
-/* Cancel, then tear down in STYLE.md's order: easy handle, multi, sockets, timer. */
+/* Cancel, then free the engine when it is ours. */
 void
 upstream_free(struct upstream *u)
 {
-	struct upstream_sock *us;
-
 	if (u == NULL)
 		return;
 	upstream_cancel(u);
-	/* Callbacks may still fire here: the sockets and the timer must exist. */
-	if (u->multi != NULL)
-		(void)curl_multi_cleanup(u->multi);
-	while ((us = LIST_FIRST(&u->socks)) != NULL)
-		upstream_sock_free(us);
-	if (u->timer != NULL)
-		event_free(u->timer);
+	if (u->own_http)
+		http_free(u->http);
 	upstream_conf_free(u->conf);
 	free(u);
 }

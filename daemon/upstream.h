@@ -1,5 +1,5 @@
 /*
- * HTTP to Tradovate: libcurl's multi interface driven by libevent.
+ * HTTP to Tradovate on the process's HTTP engine (http.h).
  * At most one request is in flight. Nothing here blocks the loop.
  */
 #ifndef TVTOKEND_UPSTREAM_H
@@ -12,12 +12,16 @@
 struct event_base;
 struct config;
 struct upstream;
+struct http;
 
 /* Called from the event loop when a request finished; r is the caller's to consume (reply_clear after). */
 typedef void (*upstream_done_fn)(struct reply *r, void *arg);
 
-/* Returns 0 or negative errno. curl_global_init is the caller's (main) job. */
+/* On an HTTP engine of its own. Returns 0 or negative errno. curl_global_init is the caller's (main) job. */
 int upstream_new(struct event_base *base, upstream_done_fn done, void *arg, struct upstream **out);
+
+/* On the engine h, shared with others (borrowed: it must outlive the upstream). */
+int upstream_new_on(struct http *h, upstream_done_fn done, void *arg, struct upstream **out);
 
 /* Take what the requests need from cfg (copied, secrets included). May be called again on reload. */
 int upstream_configure(struct upstream *u, const struct config *cfg);

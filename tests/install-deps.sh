@@ -9,6 +9,7 @@ packages="
 	libcmocka-dev libssl-dev
 	clang libclang-rt-14-dev libfuzzer-14-dev
 	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
+	etcd-server etcd-client
 	python3-mypy bash-completion zsh scdoc groff-base man-db
 	git
 	debhelper dh-python dpkg-dev fakeroot lintian

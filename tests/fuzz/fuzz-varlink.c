@@ -81,6 +81,20 @@ broker_lifecycle(struct broker *b)
 	return &fake_lc;
 }
 
+/* The broker works alone. */
+const char *
+broker_role(const struct broker *b)
+{
+	return "standalone";
+}
+
+/* No cluster, no leader. */
+const char *
+broker_leader(const struct broker *b)
+{
+	return NULL;
+}
+
 /* ---- the server, made once ---- */
 
 static struct event_base *base;

@@ -208,7 +208,9 @@ assert_eq "$(awk '$1 != "client_denied" { print $1 }' "$T/events")" "$(printf '%
 assert_eq "$(grep -c '^client_denied ' "$T/events")" 1 "client_denied entries"
 
 # MESSAGE_ID= and PRIORITY= of every entry are those of EVENTS, and every event was seen.
-awk '!/^#/ && NF { print $1, $2, $3 }' "$EVENTS" | sort >"$T/want-ids"
+# Cluster mode's events (leader_elected, leadership_lost, following) need etcd: tests/cluster.
+awk '!/^#/ && NF && $1 !~ /^(leader_elected|leadership_lost|following)$/ { print $1, $2, $3 }' \
+	"$EVENTS" | sort >"$T/want-ids"
 [ "$(wc -l <"$T/want-ids")" -eq 11 ] || fail "EVENTS does not list the 11 events of CONTRACT §6"
 assert_eq "$(cut -d' ' -f1-3 "$T/events" | sort -u)" "$(cat "$T/want-ids")" \
 	"event, MESSAGE_ID, PRIORITY of the entries (each of the 11 events, as in ${EVENTS##*/})"

@@ -492,7 +492,8 @@ static void unknown_section_is_an_error_with_file_and_line(void **state)
 
 	/* One error for the section; its keys are not reported one by one. */
 	assert_only_error(t, r,
-	    "%s:%d: unknown section [Foo]; expected [Tradovate], [Token], [Server] or [Sink]",
+	    "%s:%d: unknown section [Foo]; expected [Tradovate], [Token], [Server], [Sink] or "
+	    "[Cluster]",
 	    t->conf, BASE_LINES + 2);
 }
 
@@ -502,7 +503,8 @@ static void sections_are_case_sensitive(void **state)
 	int r = load(t, "[token]\n");
 
 	assert_only_error(t, r,
-	    "%s:%d: unknown section [token]; expected [Tradovate], [Token], [Server] or [Sink]",
+	    "%s:%d: unknown section [token]; expected [Tradovate], [Token], [Server], [Sink] or "
+	    "[Cluster]",
 	    t->conf, BASE_LINES + 1);
 }
 
@@ -532,7 +534,7 @@ static void assignment_outside_a_section_is_an_error(void **state)
 
 	assert_int_equal(r, -EINVAL);
 	assert_error(t, "%s:2: Name: assignment outside of a section; put it under "
-	    "[Tradovate], [Token], [Server] or [Sink]", t->conf);
+	    "[Tradovate], [Token], [Server], [Sink] or [Cluster]", t->conf);
 }
 
 static void line_without_equals_is_an_error(void **state)
@@ -1943,6 +1945,7 @@ static void shipped_example_loads_once_the_required_keys_are_filled(void **state
 	assert_loaded(t, config_load(t->conf, &t->c, &t->e));
 	assert_string_equal(t->c.base_url, "https://demo.tradovateapi.com/v1");
 	assert_int_equal(t->c.renew_before, 15 * USEC_PER_MIN);
+	assert_false(t->c.cluster);
 }
 
 static void shipped_example_alone_asks_for_the_required_keys(void **state)
@@ -1975,7 +1978,11 @@ static void shipped_example_uncommented_shows_valid_defaults(void **state)
 	m = open_memstream(&text, &len);
 	assert_non_null(m);
 	while (fgets(line, sizeof(line), f) != NULL) {
-		if (line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' && strchr(line, '=') != NULL) {
+		/* The [Cluster] header is commented out as well: cluster mode is opt-in. */
+		if (strcmp(line, "#[Cluster]\n") == 0) {
+			fputs(line + 1, m);
+		} else if (line[0] == '#' && line[1] >= 'A' && line[1] <= 'Z' &&
+		    strchr(line, '=') != NULL) {
 			if (strcmp(line, "#Name=\n") == 0)
 				fputs("Name=alice\n", m);
 			else if (strcmp(line, "#AppId=\n") == 0)
@@ -2006,6 +2013,407 @@ static void shipped_example_uncommented_shows_valid_defaults(void **state)
 	assert_null(t->c.exec_on_change);
 	assert_int_equal(t->c.exec_on_change_timeout, 30 * USEC_PER_SEC);
 	assert_int_equal(t->e.n_warnings, 0);
+	assert_true(t->c.cluster);
+	assert_int_equal(t->c.n_etcd, 3);
+	assert_string_equal(t->c.election, "tvtokend/alice");
+	assert_int_equal(t->c.lease, 10 * USEC_PER_SEC);
+	assert_null(t->c.etcd_user);
+}
+
+/* ---- [Cluster] ---- */
+
+#define CLUSTER "[Cluster]\nEtcd=http://127.0.0.1:2379\n"
+/* Lines of CLUSTER; what a test adds after it starts on the next line. */
+#define CLUSTER_LINES 2
+
+static void without_a_cluster_section_the_broker_is_standalone(void **state)
+{
+	struct t *t = *state;
+
+	assert_loaded(t, load(t, ""));
+	assert_false(t->c.cluster);
+	assert_null(t->c.etcd);
+	assert_int_equal(t->c.n_etcd, 0);
+	assert_null(t->c.election);
+	assert_null(t->c.member);
+	assert_null(t->c.etcd_password);
+}
+
+static void cluster_section_takes_every_key(void **state)
+{
+	struct t *t = *state;
+	char pw[PATH_MAX], *text;
+
+	snprintf(pw, sizeof(pw), "%s/etcd-pw", t->dir);
+	write_text(pw, "etcd secret\n");
+	assert_true(asprintf(&text, "[Cluster]\n"
+	    "Etcd=https://10.0.0.1:2379 HTTPS://etcd-2.example:2379/\thttp://[::1]:2379\n"
+	    "Election=/trading/alice-live\n"
+	    "Member=host-1.example\n"
+	    "LeaseSec=3s\n"
+	    "EtcdCAFile=/etc/etcd/ca.pem\n"
+	    "EtcdCertFile=/etc/etcd/client.pem\n"
+	    "EtcdKeyFile=/etc/etcd/client-key.pem\n") > 0);
+	assert_loaded(t, load(t, text));
+	free(text);
+	assert_true(t->c.cluster);
+	assert_int_equal(t->c.n_etcd, 3);
+	assert_string_equal(t->c.etcd[0], "https://10.0.0.1:2379");
+	assert_string_equal(t->c.etcd[1], "https://etcd-2.example:2379");
+	assert_string_equal(t->c.etcd[2], "http://[::1]:2379");
+	assert_string_equal(t->c.election, "/trading/alice-live");
+	assert_string_equal(t->c.member, "host-1.example");
+	assert_int_equal(t->c.lease, 3 * USEC_PER_SEC);
+	assert_string_equal(t->c.etcd_ca_file, "/etc/etcd/ca.pem");
+	assert_string_equal(t->c.etcd_cert_file, "/etc/etcd/client.pem");
+	assert_string_equal(t->c.etcd_key_file, "/etc/etcd/client-key.pem");
+	assert_null(t->c.etcd_user);
+
+	/* A user instead of the client certificate. */
+	assert_true(asprintf(&text, CLUSTER "EtcdUser=tvtokend\nEtcdPasswordFile=%s\n", pw) > 0);
+	assert_loaded(t, load(t, text));
+	free(text);
+	assert_string_equal(t->c.etcd_user, "tvtokend");
+	assert_string_equal(t->c.etcd_password_file, pw);
+	assert_string_equal(t->c.etcd_password, "etcd secret");
+}
+
+static void cluster_defaults_are_the_name_the_host_and_ten_seconds(void **state)
+{
+	struct t *t = *state;
+	char host[256];
+
+	assert_int_equal(gethostname(host, sizeof(host)), 0);
+	assert_loaded(t, load(t, CLUSTER "Election=\nMember=\nEtcdUser=\nEtcdCAFile=\n"));
+	assert_true(t->c.cluster);
+	assert_string_equal(t->c.election, "tvtokend/alice");
+	assert_string_equal(t->c.member, host);
+	assert_int_equal(t->c.lease, 10 * USEC_PER_SEC);
+	assert_null(t->c.etcd_user);
+	assert_null(t->c.etcd_password);
+	assert_null(t->c.etcd_password_file);
+	assert_null(t->c.etcd_ca_file);
+	assert_null(t->c.etcd_cert_file);
+}
+
+static void empty_cluster_section_asks_for_etcd(void **state)
+{
+	struct t *t = *state;
+	int r = load(t, "[Cluster]\n");
+
+	assert_only_error(t, r, "%s: Etcd: required key is missing", t->conf);
+}
+
+static void empty_etcd_is_an_error_even_when_a_drop_in_empties_it(void **state)
+{
+	struct t *t = *state;
+	char dropin[PATH_MAX];
+	int r;
+
+	write_dropin(t, "50-cluster.conf", "[Cluster]\nEtcd=\n");
+	snprintf(dropin, sizeof(dropin), "%s.d/50-cluster.conf", t->conf);
+	r = load(t, CLUSTER);
+	assert_only_error(t, r, "%s:2: Etcd: required key has an empty value", dropin);
+}
+
+static void etcd_refuses_what_is_not_an_endpoint_url(void **state)
+{
+	static const struct {
+		const char *v;
+		const char *why;
+	} cases[] = {
+		{ "ftp://10.0.0.1:2379", "\"ftp://10.0.0.1:2379\" is not an http:// or https:// URL" },
+		{ "10.0.0.1:2379", "\"10.0.0.1:2379\" is not an http:// or https:// URL" },
+		{ "http://", "\"http://\" must be scheme://host[:port] without a path, user or query" },
+		{ "http://h:2379/v3", "\"http://h:2379/v3\" must be scheme://host[:port] without a "
+		    "path, user or query" },
+		{ "http://u:p@h:2379", "\"http://u:p@h:2379\" must be scheme://host[:port] without a "
+		    "path, user or query" },
+		{ "http://h:2379?x", "\"http://h:2379?x\" must be scheme://host[:port] without a "
+		    "path, user or query" },
+		{ "http://h\xc3\xa9:2379", "\"http://h\xc3\xa9:2379\" contains control or non-ASCII "
+		    "characters" },
+		{ "http://h:1 http://h:1/", "\"http://h:1\" is listed twice" },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text;
+		int r;
+
+		assert_true(asprintf(&text, "[Cluster]\nEtcd=%s\n", cases[i].v) > 0);
+		r = load(t, text);
+		free(text);
+		assert_only_error(t, r, "%s:%d: Etcd: %s", t->conf, BASE_LINES + 2, cases[i].why);
+	}
+}
+
+static void etcd_takes_at_most_sixteen_endpoints(void **state)
+{
+	struct t *t = *state;
+	char text[2048];
+	size_t n;
+	int r;
+
+	n = (size_t)snprintf(text, sizeof(text), "[Cluster]\nEtcd=");
+	for (int i = 1; i <= 16; i++)
+		n += (size_t)snprintf(text + n, sizeof(text) - n, "http://h%d:2379 ", i);
+	snprintf(text + n, sizeof(text) - n, "\n");
+	assert_loaded(t, load(t, text));
+	assert_int_equal(t->c.n_etcd, 16);
+	snprintf(text + n, sizeof(text) - n, "http://h17:2379\n");
+	r = load(t, text);
+	assert_only_error(t, r, "%s:%d: Etcd: more than 16 endpoints", t->conf, BASE_LINES + 2);
+}
+
+static void election_refuses_what_cannot_be_a_key_prefix(void **state)
+{
+	static const struct {
+		const char *v;
+		const char *why;
+	} cases[] = {
+		{ "tvtokend/alice/", "must not end in '/' or contain \"//\"" },
+		{ "tvtokend//alice", "must not end in '/' or contain \"//\"" },
+		{ "tv tokend", "may hold only printable ASCII without blanks" },
+		{ "caf\xc3\xa9", "may hold only printable ASCII without blanks" },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text;
+		int r;
+
+		assert_true(asprintf(&text, CLUSTER "Election=%s\n", cases[i].v) > 0);
+		r = load(t, text);
+		free(text);
+		assert_only_error(t, r, "%s:%d: Election: \"%s\" %s", t->conf,
+		    BASE_LINES + CLUSTER_LINES + 1, cases[i].v, cases[i].why);
+	}
+}
+
+static void election_longer_than_128_bytes_is_refused(void **state)
+{
+	struct t *t = *state;
+	char v[130], *text;
+	int r;
+
+	memset(v, 'e', 128);
+	v[128] = '\0';
+	assert_true(asprintf(&text, CLUSTER "Election=%s\n", v) > 0);
+	assert_loaded(t, load(t, text));
+	free(text);
+	v[128] = 'e';
+	v[129] = '\0';
+	assert_true(asprintf(&text, CLUSTER "Election=%s\n", v) > 0);
+	r = load(t, text);
+	free(text);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(t->e.n, 1);
+	assert_non_null(strstr(t->e.msg[0], "Election: "));
+	assert_non_null(strstr(t->e.msg[0], "is longer than 128 bytes"));
+}
+
+static void default_election_from_a_name_it_cannot_use_asks_for_election(void **state)
+{
+	struct t *t = *state;
+	char *text;
+	int r;
+
+	assert_true(asprintf(&text, "[Tradovate]\nName=al ice\nAppId=app\nClientId=42\n"
+	    "PasswordFile=%s\nSecretFile=%s\n" CLUSTER, t->password, t->secret) > 0);
+	r = load_raw(t, text);
+	free(text);
+	assert_only_error(t, r, "%s: Election: the default \"tvtokend/al ice\" (from Name=) may "
+	    "hold only printable ASCII without blanks; set Election=", t->conf);
+}
+
+static void member_refuses_what_cannot_name_a_broker(void **state)
+{
+	static const struct {
+		const char *v;
+		const char *why;
+	} cases[] = {
+		{ "host/1", "may hold only letters, digits, '.', '-' and '_'" },
+		{ "host 1", "may hold only letters, digits, '.', '-' and '_'" },
+		{ "-host", "must not start with '.' or '-'" },
+		{ ".host", "must not start with '.' or '-'" },
+		{ "0123456789012345678901234567890123456789012345678901234567890123x",
+		    "is longer than 64 bytes" },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text;
+		int r;
+
+		assert_true(asprintf(&text, CLUSTER "Member=%s\n", cases[i].v) > 0);
+		r = load(t, text);
+		free(text);
+		if (strlen(cases[i].v) > 64)
+			assert_only_error(t, r, "%s:%d: Member: \"%.64s...\" %s", t->conf,
+			    BASE_LINES + CLUSTER_LINES + 1, cases[i].v, cases[i].why);
+		else
+			assert_only_error(t, r, "%s:%d: Member: \"%s\" %s", t->conf,
+			    BASE_LINES + CLUSTER_LINES + 1, cases[i].v, cases[i].why);
+	}
+}
+
+static void lease_takes_whole_seconds_from_2s_to_5min(void **state)
+{
+	static const struct {
+		const char *v;
+		usec_t want;
+		const char *why;
+	} cases[] = {
+		{ "2", 2 * USEC_PER_SEC, NULL },
+		{ "5min", 5 * USEC_PER_MIN, NULL },
+		{ "1min 30s", 90 * USEC_PER_SEC, NULL },
+		{ "1s", 0, "\"1s\" is out of range 2s-5min" },
+		{ "301s", 0, "\"301s\" is out of range 2s-5min" },
+		{ "2.5s", 0, "\"2.5s\" is not a whole number of seconds (etcd leases count in seconds)" },
+		{ "1500ms", 0, "\"1500ms\" is not a whole number of seconds (etcd leases count in "
+		    "seconds)" },
+		{ "0", 0, "time span \"0\" must be greater than 0" },
+		{ "soon", 0, "invalid time span \"soon\"" },
+	};
+	struct t *t = *state;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		char *text;
+		int r;
+
+		assert_true(asprintf(&text, CLUSTER "LeaseSec=%s\n", cases[i].v) > 0);
+		r = load(t, text);
+		free(text);
+		if (cases[i].why == NULL) {
+			assert_loaded(t, r);
+			assert_int_equal(t->c.lease, cases[i].want);
+		} else {
+			assert_only_error(t, r, "%s:%d: LeaseSec: %s", t->conf,
+			    BASE_LINES + CLUSTER_LINES + 1, cases[i].why);
+		}
+	}
+}
+
+static void client_certificate_and_key_come_together(void **state)
+{
+	struct t *t = *state;
+	int r;
+
+	r = load(t, CLUSTER "EtcdCertFile=/etc/etcd/client.pem\n");
+	assert_only_error(t, r, "%s:%d: EtcdCertFile: needs EtcdKeyFile= as well", t->conf,
+	    BASE_LINES + CLUSTER_LINES + 1);
+	r = load(t, CLUSTER "EtcdKeyFile=/etc/etcd/key.pem\n");
+	assert_only_error(t, r, "%s:%d: EtcdKeyFile: needs EtcdCertFile= as well", t->conf,
+	    BASE_LINES + CLUSTER_LINES + 1);
+	r = load(t, CLUSTER "EtcdKeyFile=etc/key.pem\n");
+	assert_only_error(t, r, "%s:%d: EtcdKeyFile: \"etc/key.pem\" is not an absolute path",
+	    t->conf, BASE_LINES + CLUSTER_LINES + 1);
+}
+
+static void etcd_user_and_client_certificate_exclude_each_other(void **state)
+{
+	struct t *t = *state;
+	char pw[PATH_MAX], *text;
+	int r;
+
+	snprintf(pw, sizeof(pw), "%s/etcd-pw", t->dir);
+	write_text(pw, "pw\n");
+	assert_true(asprintf(&text, CLUSTER "EtcdCertFile=/c.pem\nEtcdKeyFile=/k.pem\n"
+	    "EtcdUser=tvtokend\nEtcdPasswordFile=%s\n", pw) > 0);
+	r = load(t, text);
+	free(text);
+	assert_int_equal(r, -EINVAL);
+	assert_int_equal(t->e.n, 1);
+	assert_error(t, "%s:%d: EtcdUser: cannot be used with EtcdCertFile=: etcd's JSON gateway "
+	    "refuses client certificates when authentication is on; use one or the other",
+	    t->conf, BASE_LINES + CLUSTER_LINES + 3);
+}
+
+static void etcd_password_defaults_to_the_credential(void **state)
+{
+	struct t *t = *state;
+	char path[PATH_MAX];
+
+	make_credentials(t, 0400);
+	snprintf(path, sizeof(path), "%s/etcd-password", t->creds);
+	write_bytes(path, "from-credential\n", 16, 0400);
+	assert_loaded(t, load(t, CLUSTER "EtcdUser=tvtokend\nEtcdPasswordFile=\n"));
+	assert_string_equal(t->c.etcd_password, "from-credential");
+	assert_string_equal(t->c.etcd_password_file, path);
+}
+
+static void etcd_user_without_a_password_source_is_an_error(void **state)
+{
+	struct t *t = *state;
+	int r = load(t, CLUSTER "EtcdUser=tvtokend\n");
+
+	assert_only_error(t, r, "%s: EtcdPasswordFile: not set and $CREDENTIALS_DIRECTORY is not "
+	    "set; set EtcdPasswordFile= to a file or pass the systemd credential etcd-password "
+	    "(LoadCredential=)", t->conf);
+}
+
+static void etcd_password_file_is_read_like_the_others(void **state)
+{
+	struct t *t = *state;
+	char pw[PATH_MAX], *text;
+	int r;
+
+	snprintf(pw, sizeof(pw), "%s/etcd-pw", t->dir);
+	assert_true(asprintf(&text, CLUSTER "EtcdUser=tvtokend\nEtcdPasswordFile=%s\n", pw) > 0);
+	write_text(pw, "\n");
+	r = load(t, text);
+	assert_only_error(t, r, "%s:%d: EtcdPasswordFile: %s is empty", t->conf,
+	    BASE_LINES + CLUSTER_LINES + 2, pw);
+	write_text(pw, "two\n\n");
+	assert_loaded(t, load(t, text));
+	assert_string_equal(t->c.etcd_password, "two\n");
+	write_bytes(pw, "shared-MARKER", 13, 0644);
+	assert_loaded(t, load(t, text));
+	assert_int_equal(t->e.n_warnings, 1);
+	assert_null(strstr(t->e.warning[0], "MARKER"));
+	unlink(pw);
+	r = load(t, text);
+	assert_int_equal(r, -EINVAL);
+	assert_non_null(strstr(t->e.msg[0], "EtcdPasswordFile: cannot open"));
+	free(text);
+}
+
+static void etcd_password_file_without_a_user_is_an_error(void **state)
+{
+	struct t *t = *state;
+	int r = load(t, CLUSTER "EtcdPasswordFile=/etc/etcd-pw\n");
+
+	assert_only_error(t, r, "%s:%d: EtcdPasswordFile: set without EtcdUser=", t->conf,
+	    BASE_LINES + CLUSTER_LINES + 1);
+}
+
+static void cluster_keys_belong_in_the_cluster_section(void **state)
+{
+	struct t *t = *state;
+	int r = load(t, "[Server]\nEtcd=http://127.0.0.1:2379\n");
+
+	assert_only_error(t, r, "%s:%d: Etcd: unknown key in [Server]", t->conf, BASE_LINES + 2);
+	assert_false(t->c.cluster);
+}
+
+static void config_free_wipes_the_etcd_password(void **state)
+{
+	struct t *t = *state;
+
+	make_credentials(t, 0400);
+	{
+		char path[PATH_MAX];
+
+		snprintf(path, sizeof(path), "%s/etcd-password", t->creds);
+		write_bytes(path, "pw", 2, 0400);
+	}
+	assert_loaded(t, load(t, CLUSTER "EtcdUser=u\n"));
+	assert_non_null(t->c.etcd_password);
+	config_free(&t->c);
+	assert_null(t->c.etcd_password);
+	assert_null(t->c.etcd);
+	assert_false(t->c.cluster);
 }
 
 /* ---- [Sink]: the token file, and the ExecOnChange= hook ---- */
@@ -2482,6 +2890,27 @@ int main(void)
 		T(same_account_when_base_url_and_name_match),
 		T(other_account_when_name_differs),
 		T(other_account_when_base_url_differs),
+
+		T(without_a_cluster_section_the_broker_is_standalone),
+		T(cluster_section_takes_every_key),
+		T(cluster_defaults_are_the_name_the_host_and_ten_seconds),
+		T(empty_cluster_section_asks_for_etcd),
+		T(empty_etcd_is_an_error_even_when_a_drop_in_empties_it),
+		T(etcd_refuses_what_is_not_an_endpoint_url),
+		T(etcd_takes_at_most_sixteen_endpoints),
+		T(election_refuses_what_cannot_be_a_key_prefix),
+		T(election_longer_than_128_bytes_is_refused),
+		T(default_election_from_a_name_it_cannot_use_asks_for_election),
+		T(member_refuses_what_cannot_name_a_broker),
+		T(lease_takes_whole_seconds_from_2s_to_5min),
+		T(client_certificate_and_key_come_together),
+		T(etcd_user_and_client_certificate_exclude_each_other),
+		T(etcd_password_defaults_to_the_credential),
+		T(etcd_user_without_a_password_source_is_an_error),
+		T(etcd_password_file_is_read_like_the_others),
+		T(etcd_password_file_without_a_user_is_an_error),
+		T(cluster_keys_belong_in_the_cluster_section),
+		T(config_free_wipes_the_etcd_password),
 
 		T(shipped_example_loads_once_the_required_keys_are_filled),
 		T(shipped_example_alone_asks_for_the_required_keys),

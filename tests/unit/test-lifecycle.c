@@ -1345,6 +1345,288 @@ static void test_a_week_of_random_failures_keeps_every_invariant(void **state)
 	assert_true(restarts > 20);
 }
 
+/* ---- passive mode (cluster followers and candidates) ---- */
+
+/* A leader's snapshot of f's lifecycle, with its view. */
+static void leader_snapshot(struct fixture *f, struct lc_snapshot *snap)
+{
+	assert_int_equal(lc_snapshot_take(&f->lc, f->now, snap), 0);
+	lc_view_take(&f->lc, &snap->view);
+}
+
+/* A second, passive lifecycle that has started. */
+static void passive_start(struct lifecycle *b, uint64_t *rng, usec_t now)
+{
+	lc_init(b, &default_params, fake_random, rng);
+	lc_set_passive(b, true, now);
+	lc_start(b, now);
+}
+
+static void test_passive_lifecycle_never_sends_even_without_a_token(void **state)
+{
+	struct fixture *f = *state;
+	unsigned i;
+
+	lc_set_passive(&f->lc, true, f->now);
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(f->lc.state, LC_STARTING);
+	for (i = 0; i < 10; i++) {
+		f->now += 10 * MIN;
+		lc_tick(&f->lc, f->now);
+		assert_int_equal(f->lc.send, LC_SEND_NONE);
+	}
+	assert_int_equal(f->lc.n_requests, 0);
+	assert_null(lc_current(&f->lc, f->now));
+}
+
+static void test_follower_serves_the_leaders_token_and_shows_its_state(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+	bool older = true;
+
+	acquire(f);
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, &older), 0);
+	assert_false(older);
+	assert_true(b.token_changed);
+	assert_true(b.persist_changed);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	assert_string_equal(lc_current(&b, f->now)->access_token, "tok-1");
+	assert_int_equal(lc_current(&b, f->now)->generation, 1);
+	assert_int_equal(b.state, LC_VALID);
+	assert_int_equal(lc_next_renewal(&b), lc_next_renewal(&f->lc));
+	assert_int_equal(lc_retry_at(&b), lc_retry_at(&f->lc));
+	/* At its renewal time the follower still sends nothing: the leader renews. */
+	f->now = lc_next_renewal(&f->lc) + SEC;
+	lc_tick(&b, f->now);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	lc_snapshot_clear(&snap);
+	lc_free(&b);
+}
+
+static void test_follower_token_still_expires_at_its_time(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+	usec_t exp;
+
+	acquire(f);
+	exp = f->lc.token.expiration;
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	lc_snapshot_clear(&snap);
+	/* No leader any more: the view goes, the token stays until its expiry. */
+	lc_forget_view(&b, f->now);
+	assert_int_equal(b.state, LC_VALID);
+	assert_int_equal(b.timer_at, exp);
+	f->now = exp;
+	lc_tick(&b, f->now);
+	assert_null(lc_current(&b, f->now));
+	assert_true(b.token_lost);
+	assert_true(has_event(&b, LC_EV_EXPIRED));
+	assert_int_equal(b.state, LC_EXPIRED);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	lc_free(&b);
+}
+
+static void test_follower_never_goes_back_to_an_older_generation_it_still_holds(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot old, snap;
+	uint64_t rng = 7;
+	bool older = false;
+
+	acquire(f);
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &old);
+	assert_true(lc_report_rejected(&f->lc, 1, f->now) == LC_REPORT_WAIT);
+	answer(f, REPLY_SUCCESS, 90 * MIN);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	assert_int_equal(lc_current(&b, f->now)->generation, 2);
+	assert_int_equal(lc_follow(&b, &old, f->now, &older), 0);
+	assert_true(older);
+	assert_false(b.token_changed);
+	assert_int_equal(lc_current(&b, f->now)->generation, 2);
+	lc_snapshot_clear(&old);
+	lc_snapshot_clear(&snap);
+	lc_free(&b);
+}
+
+static void test_follower_without_a_token_takes_an_older_generation(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap, mine;
+	uint64_t rng = 7;
+
+	acquire(f);
+	leader_snapshot(f, &snap);
+	/* This host once served generation 5, now expired. */
+	memset(&mine, 0, sizeof(mine));
+	mine.generation = 5;
+	lc_init(&b, &default_params, fake_random, &rng);
+	assert_int_equal(lc_snapshot_adopt(&b, &mine, f->now), 0);
+	lc_set_passive(&b, true, f->now);
+	lc_start(&b, f->now);
+	assert_null(lc_current(&b, f->now));
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	assert_non_null(lc_current(&b, f->now));
+	assert_int_equal(lc_current(&b, f->now)->generation, 1);
+	assert_int_equal(b.generation, 1);
+	lc_snapshot_clear(&snap);
+	lc_free(&b);
+}
+
+static void test_follower_drops_the_token_the_leader_dropped(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+
+	acquire(f);
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	lc_snapshot_clear(&snap);
+	/* The leader's renewal is refused: the session is dead everywhere. */
+	assert_true(lc_report_rejected(&f->lc, 1, f->now) == LC_REPORT_WAIT);
+	answer(f, REPLY_REFUSED, 0);
+	assert_null(lc_current(&f->lc, f->now));
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	assert_null(lc_current(&b, f->now));
+	assert_true(b.token_lost);
+	assert_int_equal(b.state, f->lc.state);
+	lc_snapshot_clear(&snap);
+	lc_free(&b);
+}
+
+static void test_follower_takes_the_windows_and_answers_reports_at_the_ceiling(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+	unsigned i;
+
+	acquire(f);
+	for (i = 0; i < 12; i++) {
+		assert_true(lc_report_rejected(&f->lc, (int64_t)f->lc.generation, f->now) == LC_REPORT_WAIT);
+		answer(f, REPLY_SUCCESS, 90 * MIN);
+		f->now += SEC;
+	}
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	lc_snapshot_clear(&snap);
+	assert_int_equal(lc_renewals_left(&b, f->now), 0);
+	assert_int_equal(lc_report_rejected(&b, (int64_t)b.generation, f->now), LC_REPORT_CURRENT);
+	assert_true(b.report_at_ceiling);
+	lc_free(&b);
+}
+
+static void test_follower_report_waits_for_the_leader_and_forces_nothing(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+
+	acquire(f);
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	lc_snapshot_clear(&snap);
+	assert_int_equal(lc_report_rejected(&b, 1, f->now), LC_REPORT_WAIT);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	assert_int_equal(b.n_renewals, 0);
+	assert_int_equal(lc_renewals_left(&b, f->now), 12);
+	/* An older generation gets the current token, a newer one is invalid. */
+	assert_int_equal(lc_report_rejected(&b, 0, f->now), LC_REPORT_CURRENT);
+	assert_int_equal(lc_report_rejected(&b, 2, f->now), LC_REPORT_INVALID);
+	lc_free(&b);
+}
+
+static void test_new_leader_renews_the_adopted_token_on_schedule(void **state)
+{
+	struct fixture *f = *state;
+	struct lifecycle b;
+	struct lc_snapshot snap;
+	uint64_t rng = 7;
+	usec_t due;
+
+	acquire(f);
+	due = lc_next_renewal(&f->lc);
+	passive_start(&b, &rng, f->now);
+	leader_snapshot(f, &snap);
+	assert_int_equal(lc_follow(&b, &snap, f->now, NULL), 0);
+	lc_snapshot_clear(&snap);
+	f->now += 10 * MIN;
+	lc_set_passive(&b, false, f->now);
+	assert_int_equal(b.send, LC_SEND_NONE);
+	assert_int_equal(b.state, LC_VALID);
+	assert_int_equal(lc_next_renewal(&b), due);
+	f->now = due;
+	lc_tick(&b, f->now);
+	assert_int_equal(b.send, LC_SEND_RENEWAL);
+	assert_int_equal(b.n_requests, 0);
+	lc_free(&b);
+}
+
+static void test_leader_stepping_down_with_a_request_in_flight_counts_it_failed(void **state)
+{
+	struct fixture *f = *state;
+
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	lc_set_passive(&f->lc, true, f->now + SEC);
+	assert_int_equal(f->lc.inflight, LC_SEND_NONE);
+	assert_int_equal(lc_failed_left(&f->lc, f->now + SEC), 3);
+	assert_true(f->lc.persist_changed);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+}
+
+static void test_withdrawn_renewal_is_not_charged(void **state)
+{
+	struct fixture *f = *state;
+
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 11);
+	lc_withdraw(&f->lc, f->now);
+	assert_true(f->lc.passive);
+	assert_int_equal(f->lc.inflight, LC_SEND_NONE);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(lc_renewals_left(&f->lc, f->now), 12);
+	assert_int_equal(f->lc.n_renewals, 0);
+	assert_string_equal(lc_current(&f->lc, f->now)->access_token, "tok-1");
+}
+
+static void test_withdrawn_token_request_is_not_charged(void **state)
+{
+	struct fixture *f = *state;
+
+	lc_start(&f->lc, f->now);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	lc_withdraw(&f->lc, f->now);
+	assert_int_equal(f->lc.n_requests, 0);
+	assert_int_equal(lc_failed_left(&f->lc, f->now), 4);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(f->lc.inflight, LC_SEND_NONE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1402,6 +1684,18 @@ int main(void)
 		T(test_adopting_a_newer_snapshot_while_running_installs_its_token),
 		T(test_refusal_of_a_renewal_of_a_replaced_token_keeps_the_new_one),
 		T(test_every_send_asks_for_the_state_to_be_saved_first),
+		T(test_passive_lifecycle_never_sends_even_without_a_token),
+		T(test_follower_serves_the_leaders_token_and_shows_its_state),
+		T(test_follower_token_still_expires_at_its_time),
+		T(test_follower_never_goes_back_to_an_older_generation_it_still_holds),
+		T(test_follower_without_a_token_takes_an_older_generation),
+		T(test_follower_drops_the_token_the_leader_dropped),
+		T(test_follower_takes_the_windows_and_answers_reports_at_the_ceiling),
+		T(test_follower_report_waits_for_the_leader_and_forces_nothing),
+		T(test_new_leader_renews_the_adopted_token_on_schedule),
+		T(test_leader_stepping_down_with_a_request_in_flight_counts_it_failed),
+		T(test_withdrawn_renewal_is_not_charged),
+		T(test_withdrawn_token_request_is_not_charged),
 		T(test_a_week_of_random_failures_keeps_every_invariant),
 #undef T
 	};

@@ -67,6 +67,20 @@ broker_lifecycle(struct broker *b)
 	return &fake_lc;
 }
 
+/* The fake broker works alone. */
+const char *
+broker_role(const struct broker *b)
+{
+	return "standalone";
+}
+
+/* No cluster, no leader. */
+const char *
+broker_leader(const struct broker *b)
+{
+	return NULL;
+}
+
 /* Hold a token of this generation, valid for another hour (or already expired). */
 static void
 fake_set_token(uint64_t generation, const char *access, bool expired)
@@ -1123,7 +1137,7 @@ test_get_status_reports_every_field_and_never_a_token(void **state)
 	static const char *const fields[] = {
 		"state", "generation", "expirationTime", "nextRenewal", "retryAt", "lastError",
 		"accessTokenRequests", "renewals", "failures", "renewalsLeftThisHour",
-		"failedRequestsLeftThisHour", "clients", "watchers", "version",
+		"failedRequestsLeftThisHour", "clients", "watchers", "version", "role", "leader",
 	};
 	struct tc *c, *w;
 	struct json_object *r, *p;
@@ -1169,6 +1183,9 @@ test_get_status_reports_every_field_and_never_a_token(void **state)
 	assert_int_equal(json_object_get_int64(j_get(p, "failedRequestsLeftThisHour")), 4);
 	assert_int_equal(json_object_get_int64(j_get(p, "clients")), 2);
 	assert_int_equal(json_object_get_int64(j_get(p, "watchers")), 1);
+	assert_string_equal(json_object_get_string(j_get(p, "role")), "standalone");
+	assert_true(j_has(p, "leader"));
+	assert_null(j_get(p, "leader"));
 	assert_string_equal(json_object_get_string(j_get(p, "version")), TVTOKEND_VERSION);
 	json_object_put(r);
 	tc_close(c);

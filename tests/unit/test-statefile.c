@@ -399,6 +399,47 @@ static void test_encoded_text_is_valid_json_and_decodes_alike(void **state)
 	lc_snapshot_clear(&out);
 }
 
+static void test_leader_view_travels_with_the_snapshot_and_is_checked(void **state)
+{
+	struct token t = { .access_token = "AT", .expiration = T0 + USEC_PER_HOUR, .generation = 2 };
+	struct lc_snapshot in = token_snapshot(&t, 2), out;
+	const char *bad[] = {
+		"\"leaderView\":{\"state\":\"sleeping\",\"retryAtUsec\":0,\"nextRenewalUsec\":0}",
+		"\"leaderView\":{\"state\":\"valid\",\"retryAtUsec\":-1,\"nextRenewalUsec\":0}",
+		"\"leaderView\":{\"state\":\"valid\",\"retryAtUsec\":0,\"nextRenewalUsec\":0,\"x\":1}",
+		"\"leaderView\":{\"state\":\"valid\",\"retryAtUsec\":0}",
+		"\"leaderView\":[]",
+	};
+	char *text, *doc;
+	size_t len;
+
+	in.view = (struct lc_view){ .present = true, .state = LC_BACKOFF, .retry_at = T0 + 5,
+				    .next_renewal = T0 + 6, .last_error = "renewal: HTTP 503" };
+	assert_int_equal(snapshot_encode(&in, URL, "demo", &text, &len), 0);
+	assert_int_equal(snapshot_decode(text, len, URL, "demo", &out), 0);
+	assert_true(out.view.present);
+	assert_int_equal(out.view.state, LC_BACKOFF);
+	assert_int_equal(out.view.retry_at, T0 + 5);
+	assert_int_equal(out.view.next_renewal, T0 + 6);
+	assert_string_equal(out.view.last_error, "renewal: HTTP 503");
+	lc_snapshot_clear(&out);
+	snapshot_text_free(text, len);
+	/* Without a view (a state file's snapshot): none comes back. */
+	in.view.present = false;
+	assert_int_equal(snapshot_encode(&in, URL, "demo", &text, &len), 0);
+	assert_null(strstr(text, "leaderView"));
+	assert_int_equal(snapshot_decode(text, len, URL, "demo", &out), 0);
+	assert_false(out.view.present);
+	lc_snapshot_clear(&out);
+	/* Malformed views are refused whole. */
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		assert_true(asprintf(&doc, "%.*s,%s}", (int)(len - 1), text, bad[i]) > 0);
+		assert_int_equal(snapshot_decode(doc, strlen(doc), URL, "demo", &out), -EBADMSG);
+		free(doc);
+	}
+	snapshot_text_free(text, len);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -416,6 +457,7 @@ int main(void)
 		T(test_stale_temp_files_are_removed_and_nothing_else),
 		T(test_stale_temp_files_in_a_missing_directory_are_none),
 		T(test_encoded_text_is_valid_json_and_decodes_alike),
+		T(test_leader_view_travels_with_the_snapshot_and_is_checked),
 #undef T
 	};
 

@@ -19,7 +19,14 @@ assert_between "$(mock_gap 2 3)" 1000 1400 "wait before the second resend (p-tim
 
 wait_requests 4 5
 wait_state penalty 5
-assert_eq "$(get_token)" "token 1" "GetToken while the renewal is penalised"
+# The penalty lasts 1 s: on a loaded machine it may be over by the time we ask.
+# Generation 2 is then right only if the renewal had already reached the mock.
+t=$(get_token)
+if [ "$t" != "token 1" ]; then
+	[ "$t" = "token 2" ] && [ "$(mock_lines)" -ge 5 ] ||
+		fail "GetToken while the renewal is penalised: expected [token 1], got [$t]"
+	echo "note: the 1 s penalty was over before GetToken (loaded machine)" >&2
+fi
 wait_requests 5 5
 wait_state valid 5
 assert_seq "request pticket 200" "request pticket 200 pticket=1" "request lifetime 200 pticket=1" \

@@ -68,7 +68,11 @@ method GetStatus() -> (
   failedRequestsLeftThisHour: int,
   clients: int,
   watchers: int,
-  version: string
+  version: string,
+  # standalone (no [Cluster]), or in a cluster: leader, follower or candidate
+  role: string,
+  # Member= of the broker that leads the cluster; null when unknown, and when standalone
+  leader: ?string
 )
 
 # There is no valid token now. retryAt: when the broker will next try, if it will.
@@ -79,7 +83,7 @@ r=$(vl "$(vl_msg org.varlink.service.GetInterfaceDescription '{"interface":"io.t
 	fail "GetInterfaceDescription got no reply"
 assert_eq "$(jget "$r" .parameters.description)" "$want_broker" "io.tvtokend.Broker description"
 assert_json "$r" '.parameters.description | endswith("retryAt: ?string)\n")' "description's end"
-ok "GetInterfaceDescription io.tvtokend.Broker: the text of CONTRACT §4"
+ok "GetInterfaceDescription io.tvtokend.Broker: the text of CONTRACT §4 with §8's role and leader"
 
 r=$(vl "$(vl_msg org.varlink.service.GetInterfaceDescription '{"interface":"org.varlink.service"}')") ||
 	fail "GetInterfaceDescription got no reply"

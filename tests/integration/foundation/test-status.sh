@@ -5,7 +5,8 @@
 . "$IT_LIB"
 . "$(dirname "$0")/helpers.sh"
 
-MEMBERS="accessTokenRequests clients expirationTime failedRequestsLeftThisHour failures generation lastError nextRenewal renewals renewalsLeftThisHour retryAt state version watchers"
+# CONTRACT §4, and §8's role and leader (issue 10).
+MEMBERS="accessTokenRequests clients expirationTime failedRequestsLeftThisHour failures generation lastError leader nextRenewal renewals renewalsLeftThisHour retryAt role state version watchers"
 
 # The members and their JSON types (a ?type may be null).
 check_types()
@@ -13,11 +14,12 @@ check_types()
 	local st=$1
 
 	assert_eq "$(jget "$st" 'keys_unsorted | sort | join(" ")')" "$MEMBERS" "GetStatus members"
-	assert_json "$st" '(.state | type) == "string" and (.version | type) == "string"' "string members"
+	assert_json "$st" '(.state | type) == "string" and (.version | type) == "string" and
+		(.role | type) == "string"' "string members"
 	assert_json "$st" '[.generation, .accessTokenRequests, .renewals, .failures,
 		.renewalsLeftThisHour, .failedRequestsLeftThisHour, .clients, .watchers] |
 		all(type == "number" and . == floor and . >= 0)' "integer members"
-	assert_json "$st" '[.expirationTime, .nextRenewal, .retryAt, .lastError] |
+	assert_json "$st" '[.expirationTime, .nextRenewal, .retryAt, .lastError, .leader] |
 		all(type == "string" or type == "null")' "optional string members"
 }
 
@@ -65,6 +67,8 @@ assert_eq "$(jget "$st" .failures)" "$(mock_requests | awk '$3 != 200' | wc -l)"
 assert_eq "$(jget "$st" .renewalsLeftThisHour)" 11 "renewalsLeftThisHour (12 - 1)"
 assert_eq "$(jget "$st" .failedRequestsLeftThisHour)" 3 "failedRequestsLeftThisHour"
 assert_eq "$(jget "$st" .version)" "$("$TVTOKEND" --version | cut -d' ' -f2)" "version"
+assert_eq "$(jget "$st" .role)" standalone "role without [Cluster]"
+assert_eq "$(jget "$st" .leader)" null "leader without [Cluster]"
 ok "valid: counters match the mock log"
 
 # The caller alone, then with an idle connection and a stream open.
