@@ -412,10 +412,11 @@ static void broker_cluster_follow(const uint8_t *state, size_t len, const char *
 
 	memset(&snap, 0, sizeof(snap));
 	r = snapshot_decode((const char *)state, len, b->cfg->base_url, b->cfg->name, &snap);
-	if (r < 0) {
+	if (r != 0) {
 		log_warnx("cluster: ignoring the state %s proclaimed: %s", leader,
-			  r == -ESTALE ? "it belongs to another account (BaseURL=, Name=)" :
+			  r == SNAPSHOT_OTHER_ACCOUNT ? "it belongs to another account (BaseURL=, Name=)" :
 			  r == -ENOMEM ? strerror(ENOMEM) : "malformed");
+		lc_snapshot_clear(&snap);
 		return;
 	}
 	if (!b->lc.passive) {
