@@ -32,9 +32,10 @@
  *
  * Connections (README "Limits"): MaxClients= in all; MaxClientsPerUser= for
  * every uid but root's and ours; when the table is full and root or our
- * own uid connects, the longest-idle connection of another uid (no call in
- * flight, no watch, nothing buffered) makes room, else the new connection
- * is closed at once.
+ * own uid connects, the connection of another uid that has been inactive
+ * longest (no byte sent or taken) and holds no call (GetToken wait, a
+ * watch, a waiting ReportRejected) makes room, half a message or unread
+ * replies included, else the new connection is closed at once.
  *
  * A client that misbehaves or goes away is torn down at once and freed on a
  * later loop turn, never inside one of its own callbacks. Log lines a peer
@@ -161,7 +162,7 @@ struct server_client {
 	struct varlink_buf out;         /* output the socket has not taken yet */
 	size_t mem;                     /* in.cap + out.cap, as counted in server->mem */
 	uint64_t sent;                  /* bytes of replies, written or queued, ever */
-	uint64_t last_active;           /* server->ticks at connection or at its last call */
+	uint64_t last_active;           /* server->ticks at connection, its last byte in or out, its last call */
 	bool allowed;
 	bool privileged;                /* root or our own uid: no per-uid limit, never evicted */
 	bool dead;                      /* torn down, waiting to be freed */
@@ -224,7 +225,7 @@ struct server {
 	unsigned n_clients;
 	unsigned n_watchers;
 	size_t mem;                     /* client buffers in all */
-	uint64_t ticks;                 /* counts connections and calls, for "idle longest" */
+	uint64_t ticks;                 /* counts connections, reads, writes and calls, for "inactive longest" */
 	size_t ev_size;                 /* event_get_struct_event_size(), rounded up */
 
 	struct varlink_parser *parser;
@@ -483,6 +484,8 @@ server_client_flush(struct server_client *c)
 		server_client_drop(c);
 		return;
 	}
+	if (n > 0)
+		c->last_active = ++c->server->ticks;
 	varlink_buf_consume(&c->out, (size_t)n);
 	if (c->out.len > 0) {
 		server_client_want_write(c);
@@ -515,6 +518,8 @@ server_client_sendv(struct server_client *c, struct iovec *iov, int n)
 	c->sent += total;
 	if (c->out.len == 0 && !c->cork) {
 		w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
+		if (w > 0)
+			c->last_active = ++c->server->ticks;
 		if (w >= 0 && (size_t)w == total)
 			return;
 		if (w < 0) {
@@ -1242,6 +1247,7 @@ server_client_read_cb(evutil_socket_t fd, short what, void *arg)
 		server_client_drop(c);
 		return;
 	}
+	c->last_active = ++s->ticks;
 	if (n == 0) {
 		/* Answer what was sent before the hang-up; a held call is cancelled by it. */
 		c->eof = true;
@@ -1486,8 +1492,10 @@ server_client_new(struct server *s, int fd, const struct peer *p)
 
 /*
  * The table is full and root or our own uid connects: close the connection
- * of another uid that has been idle longest (no call, no watch, nothing
- * buffered), if there is one.
+ * of another uid that has been inactive longest and holds no call, if there
+ * is one. Half a message, unread replies or a refusal not yet read do not
+ * protect a connection (issue 7: idle connections must not lock root out);
+ * a held call does, since its client waits on us.
  */
 static bool
 server_evict_idle(struct server *s, const struct peer *p)
@@ -1495,8 +1503,7 @@ server_evict_idle(struct server *s, const struct peer *p)
 	struct server_client *c, *idle = NULL;
 
 	TAILQ_FOREACH(c, &s->clients, entry) {
-		if (c->privileged || c->closing || c->hold != SERVER_HOLD_NONE ||
-		    c->in.len > 0 || c->out.len > 0)
+		if (c->privileged || c->hold != SERVER_HOLD_NONE)
 			continue;
 		if (idle == NULL || c->last_active < idle->last_active)
 			idle = c;
