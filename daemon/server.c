@@ -252,6 +252,7 @@ struct server {
 	size_t n_allow_users;
 	gid_t *allow_groups;
 	size_t n_allow_groups;
+	struct peer_cache *groups;      /* the user database's groups of recent uids (AllowGroups=) */
 	struct server_uid *uids;        /* sorted by uid */
 	size_t n_uids;
 	size_t cap_uids;
@@ -1429,9 +1430,10 @@ server_enforce_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Whether a peer passes the current Allow* lists (its groups read only when a group list asks). */
 static bool
-server_peer_allowed(const struct server *s, struct server_client *c)
+server_peer_allowed(struct server *s, struct server_client *c)
 {
 	struct peer *p = &c->peer;
+	int r;
 
 	if (peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
 			 s->allow_groups, s->n_allow_groups))
@@ -1446,7 +1448,13 @@ server_peer_allowed(const struct server *s, struct server_client *c)
 	}
 	if (p->user_groups)
 		return false;
-	peer_lookup_user_groups(p);
+	r = peer_lookup_user_groups(p, s->groups, time_monotonic());
+	if (r > 0)
+		log_debug("looked up the groups of uid %u in the user database (%zu groups)",
+			  (unsigned)p->uid, p->n_groups);
+	else if (r < 0)
+		log_debug("cannot look up the groups of uid %u in the user database: %s",
+			  (unsigned)p->uid, strerror(-r));
 	return peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
 			    s->allow_groups, s->n_allow_groups);
 }
@@ -1881,7 +1889,8 @@ server_new(struct event_base *base, const struct config *cfg, struct broker *b,
 		goto fail;
 	r = -ENOMEM;
 	s->rbuf = malloc(SERVER_READ_MAX);
-	if (s->rbuf == NULL || varlink_parser_new(&s->parser) < 0 || server_build_static(s) < 0 ||
+	if (s->rbuf == NULL || peer_cache_new(&s->groups) < 0 ||
+	    varlink_parser_new(&s->parser) < 0 || server_build_static(s) < 0 ||
 	    server_ratelimit_init(s, &s->rl_denied, "client_denied") < 0 ||
 	    server_ratelimit_init(s, &s->rl_limits, "connection limits") < 0 ||
 	    server_ratelimit_init(s, &s->rl_dropped, "dropped clients") < 0)
@@ -1935,6 +1944,8 @@ server_reload(struct server *s, const struct config *cfg)
 		log_warnx("out of memory: keeping the previous AllowUsers=/AllowGroups=/MaxClients=");
 		return;
 	}
+	/* The user database may have changed with the config: look users up anew. */
+	peer_cache_flush(s->groups);
 	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
 		bool was = c->allowed;
 
@@ -2111,6 +2122,7 @@ server_free(struct server *s)
 	varlink_buf_free(&s->desc_service);
 	varlink_buf_free(&s->desc_broker);
 	server_token_forget(s);
+	peer_cache_free(s->groups);
 	free(s->uids);
 	free(s->path);
 	free(s->allow_users);
