@@ -63,6 +63,7 @@ static void params_from_config(struct lc_params *p, const struct config *cfg)
 	p->lockout = cfg->lockout;
 	p->max_renewals = cfg->max_renewals_per_hour;
 	p->max_failed = cfg->max_failed_requests_per_hour;
+	p->answer_horizon = cfg->request_timeout;
 }
 
 static void broker_notify(struct broker *b, enum broker_change what)
