@@ -254,7 +254,7 @@ static int run(struct daemon *d)
 		goto out;
 	}
 	/* Only now: with another broker on the socket, its token file is not ours to touch. */
-	if (sink_new(d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
+	if (sink_new(d->base, d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
 		log_errorx("cannot set up the token file and the change hook");
 		r = 1;
 		goto out;
@@ -273,11 +273,8 @@ out:
 	d->server = NULL;
 	broker_free(d->broker);
 	d->broker = NULL;
-	/*
-	 * With a state file, the next start restores the token and rewrites (or
-	 * removes) the file: a restart must not make it vanish under its readers.
-	 */
-	sink_free(d->sink, r != 0 || d->cfg->state_file != NULL);
+	/* Removed: once we are gone nothing would remove it when its token expires. */
+	sink_free(d->sink);
 	d->sink = NULL;
 	hook_free(d->hook);
 	d->hook = NULL;
