@@ -2,14 +2,15 @@
 #ifndef TVTOKEND_PEER_H
 #define TVTOKEND_PEER_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <sys/types.h>
 
 #include "timeutil.h"
 
-/* Groups taken from each source (the socket, the user database): the kernel's NGROUPS_MAX. */
-#define PEER_GROUPS_MAX 65536
+/* Groups taken from each source (the socket, the user database): the kernel's limit, 65536 on Linux. */
+#define PEER_GROUPS_MAX NGROUPS_MAX
 /* Users whose groups the cache holds, for how long, and how many gids in all. */
 #define PEER_CACHE_USERS 256
 #define PEER_CACHE_TTL (60 * USEC_PER_SEC)

@@ -2600,6 +2600,27 @@ test_a_full_table_of_busy_connections_closes_roots_new_one(void **state)
 }
 
 static void
+test_a_full_table_of_roots_own_idle_connections_closes_its_new_one(void **state)
+{
+	struct tc *a, *b, *extra;
+
+	/* CONTRACT §7: beyond MaxClients= new connections are closed at once, root's too. */
+	cfg.max_clients = 2;
+	start();
+	a = tc_connect();
+	tc_send_raw(a, "{", 1);
+	b = tc_connect();
+	pump(50);
+	assert_int_equal(server_clients(srv), 2);
+	extra = tc_connect();
+	assert_true(tc_closed(extra, TIMEOUT_MS));
+	assert_int_equal(server_clients(srv), 2);
+	tc_close(a);
+	tc_close(b);
+	tc_close(extra);
+}
+
+static void
 test_a_full_table_makes_room_for_root_by_closing_a_connection_that_sent_half_a_message(void **state)
 {
 	struct nobody nb;
@@ -2918,6 +2939,7 @@ main(void)
 		T(test_max_clients_per_user_closes_a_users_connections_beyond_it),
 		T(test_a_full_table_makes_room_for_root_by_closing_the_longest_idle_connection_of_another_user),
 		T(test_a_full_table_of_busy_connections_closes_roots_new_one),
+		T(test_a_full_table_of_roots_own_idle_connections_closes_its_new_one),
 		T(test_a_full_table_makes_room_for_root_by_closing_a_connection_that_sent_half_a_message),
 		T(test_of_connections_with_half_a_message_the_one_silent_longest_makes_room_first),
 		T(test_a_full_table_makes_room_for_root_by_closing_a_connection_that_does_not_read_its_replies),
