@@ -315,15 +315,18 @@ static void hook_signal(struct hook *h, int sig)
  * The run's process group is killed (SIGKILL) and its leader reaped, then
  * the queued run, if any, starts. Called once the leader has exited and
  * while it is still a zombie, so the group's id cannot belong to anyone
- * else yet: what the hook left running goes with it.
+ * else yet: what the hook left running goes with it. A leader someone else
+ * reaped (ours is false) is not signalled: its pid may be another's now.
  */
-static void hook_reap(struct hook *h)
+static void hook_reap(struct hook *h, bool ours)
 {
 	struct token next = { 0 };
 
-	hook_signal(h, SIGKILL);
-	while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
-		;
+	if (ours) {
+		hook_signal(h, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
 	hook_clear_run(h);
 	if (!h->has_pending)
 		return;
@@ -353,7 +356,7 @@ static void hook_timer_cb(evutil_socket_t fd, short what, void *arg)
 	h->kill_stage = 2;
 	if (h->ended) {
 		/* The leader went on SIGTERM; what it started gets SIGKILL now all the same. */
-		hook_reap(h);
+		hook_reap(h, true);
 		return;
 	}
 	log_warnx("ExecOnChange[%d] did not stop within %llu s of SIGTERM: sending SIGKILL",
@@ -454,14 +457,14 @@ static void hook_exit_cb(evutil_socket_t fd, short what, void *arg)
 		/* Reaped by someone else (SIGCHLD ignored): its pid may be reused, signal nothing. */
 		log_warnx("ExecOnChange[%d]: cannot wait for it: %s", (int)h->pid, strerror(-r));
 		hook_log_exit(h, NULL);
-		hook_clear_run(h);
+		hook_reap(h, false);
 		return;
 	}
 	hook_log_exit(h, &si);
 	h->ended = true;
 	if (h->kill_stage == 1)
 		return;         /* hook_timer_cb kills the group and reaps */
-	hook_reap(h);
+	hook_reap(h, true);
 }
 
 /* Make fd non-blocking. */
@@ -574,6 +577,14 @@ static void hook_start(struct hook *h, const struct token *t)
 	if (h->ev_exit == NULL || h->ev_timer == NULL || h->out.ev == NULL || h->err.ev == NULL ||
 	    event_add(h->ev_exit, NULL) < 0 || event_add(h->out.ev, NULL) < 0 ||
 	    event_add(h->err.ev, NULL) < 0) {
+		siginfo_t si;
+
+		if (hook_leader_exited(h, &si) < 0) {
+			/* Gone and reaped already (SIGCHLD ignored): its pid may be another's, signal nothing. */
+			hook_log_exit(h, NULL);
+			hook_clear_run(h);
+			return;
+		}
 		/* Without a way to learn of its exit, the run cannot go on: end it now. */
 		log_warnx("ExecOnChange[%d]: cannot watch the child (%s); killing it", (int)pid,
 		    strerror(pidfd_err != 0 ? pidfd_err : ENOMEM));
