@@ -83,6 +83,7 @@ static void params_from_config(struct lc_params *p, const struct config *cfg)
 	p->lockout = cfg->lockout;
 	p->max_renewals = cfg->max_renewals_per_hour;
 	p->max_failed = cfg->max_failed_requests_per_hour;
+	p->answer_horizon = cfg->request_timeout;
 }
 
 static void broker_notify(struct broker *b, enum broker_change what)
@@ -301,6 +302,11 @@ static void broker_upstream_done(struct reply *r, void *arg)
 			  renewal ? "renewal" : "token request", (long long)llabs(r->date_skew / (int64_t)USEC_PER_SEC),
 			  r->date_skew > 0 ? "ahead of" : "behind",
 			  (unsigned long long)(REPLY_DATE_MAX_SKEW / USEC_PER_SEC));
+	if (r->date_capped)
+		log_warnx("the %s's Date header is %lld s behind the local clock: the token's expiry is "
+			  "moved %llu min later, not more", renewal ? "renewal" : "token request",
+			  (long long)llabs(r->date_skew / (int64_t)USEC_PER_SEC),
+			  (unsigned long long)(REPLY_LIFETIME_MARGIN / USEC_PER_MIN));
 	lc_reply(&b->lc, r, time_now());
 	reply_clear(r);          /* what the lifecycle did not take over: wiped */
 	broker_apply(b);

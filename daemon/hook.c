@@ -13,8 +13,15 @@
  * The loop writes the JSON Token object to the stdin pipe without blocking
  * and closes it; reads stdout and stderr and logs them line by line (stdout
  * as info, stderr as warnings), lines cut at HOOK_LINE_MAX bytes, at most
- * HOOK_OUTPUT_MAX bytes a run; and learns of the exit through a pidfd, then
- * reaps with waitpid(WNOHANG). A line of output that holds a piece of the
+ * HOOK_OUTPUT_MAX bytes a run; and learns of the exit through a pidfd.
+ * The leader is reaped only after its process group got SIGKILL, so a hook
+ * leaves nothing running behind it (a child that calls setsid() escapes;
+ * under systemd the unit's cgroup takes it at stop), and the group's id
+ * cannot be someone else's by then. After a time-out's SIGTERM the group
+ * gets SIGKILL at the end of the grace period even when the leader went at
+ * once. A leader already reaped by someone else (SIGCHLD ignored: main.c
+ * resets it) is logged with its exit status unknown, and nothing is
+ * signalled. A line of output that holds a piece of the
  * token the hook was given, or of the newer one queued for the next run
  * (which the token file already holds), is withheld: any of their 16-byte
  * pieces at a multiple of 16, so every stretch of 31 bytes or more. The
@@ -74,6 +81,7 @@ struct hook {
 	struct event *ev_exit;
 	struct event *ev_timer;
 	int kill_stage;                 /* 0: none sent, 1: SIGTERM, 2: SIGKILL */
+	bool ended;                     /* the leader exited (logged), not reaped yet: its group id is held */
 	uint64_t generation;
 	usec_t started;                 /* monotonic */
 	int in_fd;
@@ -91,6 +99,7 @@ struct hook {
 };
 
 static void hook_start(struct hook *h, const struct token *t);
+static void hook_clear_run(struct hook *h);
 
 /* Copy a NULL-terminated argument vector; NULL for NULL. */
 static char **hook_argv_dup(char *const *argv, bool *ok)
@@ -302,7 +311,34 @@ static void hook_signal(struct hook *h, int sig)
 		kill(h->pid, sig);
 }
 
-/* The run took too long: SIGTERM, and SIGKILL after a grace period. */
+/*
+ * The run's process group is killed (SIGKILL) and its leader reaped, then
+ * the queued run, if any, starts. Called once the leader has exited and
+ * while it is still a zombie, so the group's id cannot belong to anyone
+ * else yet: what the hook left running goes with it. A leader someone else
+ * reaped (ours is false) is not signalled: its pid may be another's now.
+ */
+static void hook_reap(struct hook *h, bool ours)
+{
+	struct token next = { 0 };
+
+	if (ours) {
+		hook_signal(h, SIGKILL);
+		while (waitpid(h->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	hook_clear_run(h);
+	if (!h->has_pending)
+		return;
+	next = h->pending;
+	h->pending = (struct token){ 0 };
+	h->has_pending = false;
+	if (h->argv != NULL && next.access_token != NULL && time_now() < next.expiration)
+		hook_start(h, &next);
+	token_clear(&next);
+}
+
+/* The run took too long: SIGTERM, and SIGKILL to its process group after a grace period. */
 static void hook_timer_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *h = arg;
@@ -315,29 +351,56 @@ static void hook_timer_cb(evutil_socket_t fd, short what, void *arg)
 		hook_signal(h, SIGTERM);
 		h->kill_stage = 1;
 		evtimer_add(h->ev_timer, &tv);
-	} else {
-		log_warnx("ExecOnChange[%d] did not stop within %llu s of SIGTERM: sending SIGKILL",
-		    (int)h->pid, (unsigned long long)(HOOK_KILL_GRACE / USEC_PER_SEC));
-		hook_signal(h, SIGKILL);
-		h->kill_stage = 2;
+		return;
 	}
+	h->kill_stage = 2;
+	if (h->ended) {
+		/* The leader went on SIGTERM; what it started gets SIGKILL now all the same. */
+		hook_reap(h, true);
+		return;
+	}
+	log_warnx("ExecOnChange[%d] did not stop within %llu s of SIGTERM: sending SIGKILL",
+	    (int)h->pid, (unsigned long long)(HOOK_KILL_GRACE / USEC_PER_SEC));
+	hook_signal(h, SIGKILL);
 }
 
-/* Log how the run ended. */
-static void hook_log_exit(struct hook *h, int status)
+/* Log how the run ended, from the leader's siginfo; NULL: it cannot be known. */
+static void hook_log_exit(struct hook *h, const siginfo_t *si)
 {
 	unsigned long long ms = (unsigned long long)((time_monotonic() - h->started) / USEC_PER_MSEC);
 
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+	if (si == NULL)
+		log_warnx("ExecOnChange[%d] for generation %llu ended after %llu ms; exit status "
+		    "unknown (the daemon could not wait for it)", (int)h->pid,
+		    (unsigned long long)h->generation, ms);
+	else if (si->si_code == CLD_EXITED && si->si_status == 0)
 		log_info("ExecOnChange[%d] for generation %llu succeeded after %llu ms", (int)h->pid,
 		    (unsigned long long)h->generation, ms);
-	else if (WIFEXITED(status))
+	else if (si->si_code == CLD_EXITED)
 		log_warnx("ExecOnChange[%d] for generation %llu failed with exit status %d after %llu ms",
-		    (int)h->pid, (unsigned long long)h->generation, WEXITSTATUS(status), ms);
-	else if (WIFSIGNALED(status))
+		    (int)h->pid, (unsigned long long)h->generation, si->si_status, ms);
+	else
 		log_warnx("ExecOnChange[%d] for generation %llu was killed by signal %d (%s) after %llu ms%s",
-		    (int)h->pid, (unsigned long long)h->generation, WTERMSIG(status),
-		    strsignal(WTERMSIG(status)), ms, h->kill_stage > 0 ? ", at its time-out" : "");
+		    (int)h->pid, (unsigned long long)h->generation, si->si_status,
+		    strsignal(si->si_status), ms, h->kill_stage > 0 ? ", at its time-out" : "");
+}
+
+/*
+ * Whether the leader has exited, without reaping it (*si filled), false
+ * while it runs; -errno when it is not ours to wait for (SIGCHLD ignored:
+ * already reaped, its pid and group id free for others to take).
+ */
+static int hook_leader_exited(struct hook *h, siginfo_t *si)
+{
+	int r;
+
+	memset(si, 0, sizeof(*si));
+	do
+		r = waitid(P_PID, (id_t)h->pid, si, WEXITED | WNOHANG | WNOWAIT);
+	while (r < 0 && errno == EINTR);
+	if (r < 0)
+		return -errno;
+	return si->si_pid != 0;
 }
 
 /* Forget the finished (or never started) run: close and wipe everything of it. */
@@ -366,49 +429,42 @@ static void hook_clear_run(struct hook *h)
 	}
 	h->pid = 0;
 	h->kill_stage = 0;
+	h->ended = false;
 	h->logged = 0;
 	h->capped = false;
 }
 
-/* The run ended: log it, then start the queued run if its token is still valid. */
-static void hook_finished(struct hook *h, int status)
-{
-	struct token next = { 0 };
-
-	/* Output written before the exit is in the pipes: log it first. */
-	hook_stream_drain(&h->out);
-	hook_stream_drain(&h->err);
-	hook_log_exit(h, status);
-	hook_clear_run(h);
-	if (!h->has_pending)
-		return;
-	next = h->pending;
-	h->pending = (struct token){ 0 };
-	h->has_pending = false;
-	if (h->argv != NULL && next.access_token != NULL && time_now() < next.expiration)
-		hook_start(h, &next);
-	token_clear(&next);
-}
-
-/* The pidfd became readable: the child exited. */
+/*
+ * The pidfd became readable: the leader exited. Its output is logged, then
+ * how it ended; its group is killed and it is reaped at once, or, after a
+ * time-out's SIGTERM, at the end of the grace period (SIGKILL to the group).
+ */
 static void hook_exit_cb(evutil_socket_t fd, short what, void *arg)
 {
 	struct hook *h = arg;
-	int status = 0;
-	pid_t r;
+	siginfo_t si;
+	int r;
 
-	do
-		r = waitpid(h->pid, &status, WNOHANG);
-	while (r < 0 && errno == EINTR);
+	r = hook_leader_exited(h, &si);
 	if (r == 0) {
 		event_add(h->ev_exit, NULL);
 		return;
 	}
+	/* Output written before the exit is in the pipes: log it first. */
+	hook_stream_drain(&h->out);
+	hook_stream_drain(&h->err);
 	if (r < 0) {
-		log_warn("ExecOnChange[%d]: waitpid", (int)h->pid);
-		status = 0;
+		/* Reaped by someone else (SIGCHLD ignored): its pid may be reused, signal nothing. */
+		log_warnx("ExecOnChange[%d]: cannot wait for it: %s", (int)h->pid, strerror(-r));
+		hook_log_exit(h, NULL);
+		hook_reap(h, false);
+		return;
 	}
-	hook_finished(h, status);
+	hook_log_exit(h, &si);
+	h->ended = true;
+	if (h->kill_stage == 1)
+		return;         /* hook_timer_cb kills the group and reaps */
+	hook_reap(h, true);
 }
 
 /* Make fd non-blocking. */
@@ -521,6 +577,14 @@ static void hook_start(struct hook *h, const struct token *t)
 	if (h->ev_exit == NULL || h->ev_timer == NULL || h->out.ev == NULL || h->err.ev == NULL ||
 	    event_add(h->ev_exit, NULL) < 0 || event_add(h->out.ev, NULL) < 0 ||
 	    event_add(h->err.ev, NULL) < 0) {
+		siginfo_t si;
+
+		if (hook_leader_exited(h, &si) < 0) {
+			/* Gone and reaped already (SIGCHLD ignored): its pid may be another's, signal nothing. */
+			hook_log_exit(h, NULL);
+			hook_clear_run(h);
+			return;
+		}
 		/* Without a way to learn of its exit, the run cannot go on: end it now. */
 		log_warnx("ExecOnChange[%d]: cannot watch the child (%s); killing it", (int)pid,
 		    strerror(pidfd_err != 0 ? pidfd_err : ENOMEM));
@@ -627,23 +691,38 @@ void hook_reload(struct hook *h, const struct config *cfg)
 		hook_token_lost(h);
 }
 
-/* At exit: stop a running hook and reap it (the loop is over: waiting is allowed here). */
+/*
+ * At exit: stop a running hook (SIGTERM; a second later, or once the leader
+ * has gone, SIGKILL to its process group) and reap it (the loop is over:
+ * waiting is allowed here).
+ */
 void hook_free(struct hook *h)
 {
-	int status = 0;
+	siginfo_t si;
+	int r, w;
 
 	if (h == NULL)
 		return;
 	if (h->pid != 0) {
 		struct pollfd p = { .fd = h->pidfd, .events = POLLIN };
 
-		log_info("stopping ExecOnChange[%d] at exit", (int)h->pid);
-		hook_signal(h, SIGTERM);
-		if (h->pidfd < 0 || poll(&p, 1, HOOK_EXIT_GRACE_MS) <= 0)
+		r = hook_leader_exited(h, &si);
+		if (r == 0) {
+			log_info("stopping ExecOnChange[%d] at exit", (int)h->pid);
+			hook_signal(h, SIGTERM);
+			if (h->pidfd >= 0)
+				poll(&p, 1, HOOK_EXIT_GRACE_MS);
+		}
+		if (r >= 0) {
 			hook_signal(h, SIGKILL);
-		while (waitpid(h->pid, &status, 0) < 0 && errno == EINTR)
-			;
-		hook_log_exit(h, status);
+			do
+				w = waitid(P_PID, (id_t)h->pid, &si, WEXITED);
+			while (w < 0 && errno == EINTR);
+			if (!h->ended)
+				hook_log_exit(h, w == 0 ? &si : NULL);
+		} else if (!h->ended) {
+			hook_log_exit(h, NULL);
+		}
 	}
 	hook_clear_run(h);
 	hook_token_lost(h);

@@ -8,6 +8,7 @@
  * the loop, has its own process group, a clean environment and no fd of
  * ours but the three pipes; its output is logged line by line (bounded),
  * and a run longer than ExecOnChangeTimeoutSec= gets SIGTERM, then SIGKILL.
+ * When a run ends, whatever is left in its process group is killed.
  */
 #ifndef TVTOKEND_HOOK_H
 #define TVTOKEND_HOOK_H

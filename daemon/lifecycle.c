@@ -473,6 +473,24 @@ static enum lc_state plan_passive(struct lifecycle *lc, usec_t now, usec_t *time
 	return lc->generation ? LC_EXPIRED : LC_STARTING;
 }
 
+/* Whether a new token is on its way soon at now (see lc_answer_coming in lifecycle.h). */
+static bool answer_coming_at(const struct lifecycle *lc, usec_t now)
+{
+	/* A follower: the leader renews it, unless a hold or ceiling says otherwise. */
+	if (lc->passive)
+		return have_token(lc) && !lc->passive_full && !lc->credentials_rejected &&
+		       (lc->state == LC_VALID || lc->state == LC_RENEWING ||
+			(lc->state == LC_BACKOFF && lc->next_renewal != 0));
+	if (lc->inflight != LC_SEND_NONE)
+		return true;
+	if (lc->state != LC_BACKOFF || lc->retry_at == 0)
+		return false;
+	/* Backoff with a token: the retry goes out before expiry only when next_renewal is set. */
+	if (have_token(lc) && lc->next_renewal == 0)
+		return false;
+	return lc->retry_at <= now + lc->p.answer_horizon;
+}
+
 /* The one place that decides what happens next. */
 static void lc_plan(struct lifecycle *lc, usec_t now)
 {
@@ -542,7 +560,8 @@ static void lc_plan(struct lifecycle *lc, usec_t now)
 
 	if (!lc->gave_up_before && lc_gives_up(lc))
 		lc->gave_up_changed = true;
-	if (lc->answer_coming_before && !lc_answer_coming(lc))
+	lc->answer_coming = answer_coming_at(lc, now);
+	if (lc->answer_coming_before && !lc->answer_coming)
 		lc->reports_released = true;
 }
 
@@ -1064,7 +1083,7 @@ enum lc_report lc_report_rejected(struct lifecycle *lc, int64_t generation, usec
 	begin(lc);
 	rep = report_decide(lc, generation, now);
 	lc_plan(lc, now);
-	/* The renewal will not come soon (a hold, the ceiling, a retry past expiry): answer now. */
+	/* The renewal will not come soon (a hold, the ceiling, a retry past expiry or the horizon): answer now. */
 	if (rep == LC_REPORT_WAIT && !lc_answer_coming(lc))
 		rep = lc_current(lc, now) ? LC_REPORT_CURRENT : LC_REPORT_NO_TOKEN;
 	return rep;
@@ -1108,19 +1127,10 @@ const struct token *lc_current(const struct lifecycle *lc, usec_t now)
 	return &lc->token;
 }
 
-/* Whether a new token is on its way soon (see lifecycle.h). */
+/* Whether a new token is on its way soon, as lc_plan last found (see lifecycle.h). */
 bool lc_answer_coming(const struct lifecycle *lc)
 {
-	if (lc->passive)
-		return have_token(lc) && !lc->passive_full && !lc->credentials_rejected &&
-		       (lc->state == LC_VALID || lc->state == LC_RENEWING ||
-			(lc->state == LC_BACKOFF && lc->next_renewal != 0));
-	if (lc->inflight != LC_SEND_NONE)
-		return true;
-	if (lc->state != LC_BACKOFF)
-		return false;
-	/* Backoff with a token: the retry goes out before expiry only when next_renewal is set. */
-	return !have_token(lc) || lc->next_renewal != 0;
+	return lc->answer_coming;
 }
 
 /* Waiters are told NoToken in these states (CONTRACT §7). */

@@ -87,6 +87,7 @@ struct lc_params {
 	usec_t lockout;
 	unsigned max_renewals;        /* per rolling hour, 1..15 */
 	unsigned max_failed;          /* per rolling hour, 1..5 */
+	usec_t answer_horizon;        /* a retry due within this is "soon" for a waiting report (RequestTimeoutSec=) */
 };
 
 #define LC_WINDOW_MAX 16
@@ -208,6 +209,7 @@ struct lifecycle {
 	bool gave_up_changed;           /* lc_gives_up() became true */
 	bool gave_up_before;
 	bool reports_released;          /* lc_answer_coming() became false: answer waiting reports */
+	bool answer_coming;             /* what lc_answer_coming() says, as of the last call */
 	bool answer_coming_before;
 	bool persist_changed;           /* what lc_snapshot_take returns changed: save it (before sending) */
 	bool report_at_ceiling;         /* ReportRejected answered CURRENT because of the ceiling */
@@ -294,11 +296,13 @@ const struct token *lc_current(const struct lifecycle *lc, usec_t now);
 bool lc_gives_up(const struct lifecycle *lc);
 
 /*
- * Whether a new token is on its way soon: a request or renewal in flight,
- * or a retry scheduled before the held token expires (or, without a token,
- * a token request retried after a transient failure). False under any hold,
- * at a local ceiling, with rejected credentials, or when the renewal retry
- * lies beyond expiry: a waiting ReportRejected is answered then.
+ * Whether a new token is on its way soon, as of the last call: a request or
+ * renewal in flight, or a retry after a transient failure due within
+ * p.answer_horizon of that call (and, with a token, before it expires).
+ * False under any hold, at a local ceiling, with rejected credentials, when
+ * the renewal retry lies beyond expiry or beyond the horizon (issue 8.1: an
+ * unreachable Tradovate must not keep a report waiting through its
+ * backoff): a waiting ReportRejected is answered then.
  */
 bool lc_answer_coming(const struct lifecycle *lc);
 

@@ -69,6 +69,23 @@ static void protect_memory(void)
 		fprintf(stderr, "tvtokend: warning: cannot disable core dumps: %s\n", strerror(errno));
 }
 
+/*
+ * SIGCHLD back to its default: a parent may leave it ignored (or with
+ * SA_NOCLDWAIT) across exec, and then children are reaped by the kernel, so
+ * the change hook could not learn how it ended, and its pid (the id of its
+ * process group) could be reused before we signal it.
+ */
+static void reset_sigchld(void)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = SIG_DFL;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGCHLD, &sa, NULL) < 0)
+		log_warn("cannot reset SIGCHLD to its default");
+}
+
 /* Print config errors on stderr (whatever --log says); all of them, or the first. */
 static void print_config_errors(const struct config_errors *errs, bool all)
 {
@@ -296,7 +313,7 @@ static int run(struct daemon *d)
 		goto out;
 	}
 	/* Only now: with another broker on the socket, its token file is not ours to touch. */
-	if (sink_new(d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
+	if (sink_new(d->base, d->cfg, &d->sink) < 0 || hook_new(d->base, d->cfg, &d->hook) < 0) {
 		log_errorx("cannot set up the token file and the change hook");
 		r = 1;
 		goto out;
@@ -315,11 +332,8 @@ out:
 	d->server = NULL;
 	broker_free(d->broker);
 	d->broker = NULL;
-	/*
-	 * With a state file, the next start restores the token and rewrites (or
-	 * removes) the file: a restart must not make it vanish under its readers.
-	 */
-	sink_free(d->sink, r != 0 || d->cfg->state_file != NULL);
+	/* Removed: once we are gone nothing would remove it when its token expires. */
+	sink_free(d->sink);
 	d->sink = NULL;
 	hook_free(d->hook);
 	d->hook = NULL;
@@ -403,6 +417,7 @@ int main(int argc, char *argv[])
 	dbg = getenv("TVTOKEND_DEBUG");
 	log_init(target, dbg && *dbg && strcmp(dbg, "0") != 0);
 	signal(SIGPIPE, SIG_IGN);
+	reset_sigchld();
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
 		log_errorx("cannot initialise libcurl");
 		config_free(d.cfg);

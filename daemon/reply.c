@@ -325,8 +325,11 @@ reply_correct_expiration(struct reply *r, usec_t expiration, usec_t now)
 	e = (int64_t)now + ((int64_t)expiration -
 	    ((int64_t)r->server_date + (int64_t)REPLY_DATE_LATENCY));
 	limit = (int64_t)expiration + (int64_t)REPLY_LIFETIME_MARGIN;
-	if (e > limit)
+	if (e > limit) {
+		r->date_capped = true;
+		r->date_skew = skew;
 		e = limit;
+	}
 	return e > 0 ? (usec_t)e : 0;
 }
 

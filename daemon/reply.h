@@ -66,7 +66,8 @@ struct reply {
 	usec_t p_time;                 /* PENALTY: how long to wait */
 	usec_t duration;               /* request duration, filled by upstream.c */
 	bool date_ignored;             /* SUCCESS: Date too far off to correct the expiry with */
-	int64_t date_skew;             /* then: Date minus the local clock, microseconds */
+	bool date_capped;              /* SUCCESS: the correction was cut to REPLY_LIFETIME_MARGIN */
+	int64_t date_skew;             /* then (either): Date minus the local clock, microseconds */
 	char error[160];               /* human text, no token and no secret; "" on success */
 };
 
@@ -74,10 +75,14 @@ struct reply {
  * Clock correction bounds. A Date more than REPLY_DATE_MAX_SKEW off the
  * local clock is not used to correct a token's expiry (the local clock is
  * trusted, and r->date_ignored says so); and no correction ever makes a
- * token live longer than expirationTime - now + REPLY_LIFETIME_MARGIN.
+ * token live longer than expirationTime - now + REPLY_LIFETIME_MARGIN
+ * (r->date_capped says when it would have). The margin is well below the
+ * skew bound: a Date that lies while expirationTime is right must not keep
+ * a dead token served for most of an hour. A correction that shortens the
+ * life (a server clock ahead) is never bounded.
  */
 #define REPLY_DATE_MAX_SKEW USEC_PER_HOUR
-#define REPLY_LIFETIME_MARGIN REPLY_DATE_MAX_SKEW
+#define REPLY_LIFETIME_MARGIN (15 * USEC_PER_MIN)
 
 /*
  * Classify one answer received at wall time now. Clock correction (CONTRACT §7):

@@ -32,9 +32,10 @@
  *
  * Connections (README "Limits"): MaxClients= in all; MaxClientsPerUser= for
  * every uid but root's and ours; when the table is full and root or our
- * own uid connects, the longest-idle connection of another uid (no call in
- * flight, no watch, nothing buffered) makes room, else the new connection
- * is closed at once.
+ * own uid connects, the connection of another uid that has been inactive
+ * longest (no byte sent or taken) and holds no call (GetToken wait, a
+ * watch, a waiting ReportRejected) makes room, half a message or unread
+ * replies included, else the new connection is closed at once.
  *
  * A client that misbehaves or goes away is torn down at once and freed on a
  * later loop turn, never inside one of its own callbacks. Log lines a peer
@@ -161,7 +162,7 @@ struct server_client {
 	struct varlink_buf out;         /* output the socket has not taken yet */
 	size_t mem;                     /* in.cap + out.cap, as counted in server->mem */
 	uint64_t sent;                  /* bytes of replies, written or queued, ever */
-	uint64_t last_active;           /* server->ticks at connection or at its last call */
+	uint64_t last_active;           /* server->ticks at connection, its last byte in or out, its last call */
 	bool allowed;
 	bool privileged;                /* root or our own uid: no per-uid limit, never evicted */
 	bool dead;                      /* torn down, waiting to be freed */
@@ -224,7 +225,7 @@ struct server {
 	unsigned n_clients;
 	unsigned n_watchers;
 	size_t mem;                     /* client buffers in all */
-	uint64_t ticks;                 /* counts connections and calls, for "idle longest" */
+	uint64_t ticks;                 /* counts connections, reads, writes and calls, for "inactive longest" */
 	size_t ev_size;                 /* event_get_struct_event_size(), rounded up */
 
 	struct varlink_parser *parser;
@@ -251,6 +252,7 @@ struct server {
 	size_t n_allow_users;
 	gid_t *allow_groups;
 	size_t n_allow_groups;
+	struct peer_cache *groups;      /* the user database's groups of recent uids (AllowGroups=) */
 	struct server_uid *uids;        /* sorted by uid */
 	size_t n_uids;
 	size_t cap_uids;
@@ -483,6 +485,8 @@ server_client_flush(struct server_client *c)
 		server_client_drop(c);
 		return;
 	}
+	if (n > 0)
+		c->last_active = ++c->server->ticks;
 	varlink_buf_consume(&c->out, (size_t)n);
 	if (c->out.len > 0) {
 		server_client_want_write(c);
@@ -515,6 +519,8 @@ server_client_sendv(struct server_client *c, struct iovec *iov, int n)
 	c->sent += total;
 	if (c->out.len == 0 && !c->cork) {
 		w = n == 1 ? write(c->fd, iov[0].iov_base, iov[0].iov_len) : writev(c->fd, iov, n);
+		if (w > 0)
+			c->last_active = ++c->server->ticks;
 		if (w >= 0 && (size_t)w == total)
 			return;
 		if (w < 0) {
@@ -1249,6 +1255,7 @@ server_client_read_cb(evutil_socket_t fd, short what, void *arg)
 		server_client_drop(c);
 		return;
 	}
+	c->last_active = ++s->ticks;
 	if (n == 0) {
 		/* Answer what was sent before the hang-up; a held call is cancelled by it. */
 		c->eof = true;
@@ -1430,9 +1437,10 @@ server_enforce_cb(evutil_socket_t fd, short what, void *arg)
 
 /* Whether a peer passes the current Allow* lists (its groups read only when a group list asks). */
 static bool
-server_peer_allowed(const struct server *s, struct server_client *c)
+server_peer_allowed(struct server *s, struct server_client *c)
 {
 	struct peer *p = &c->peer;
+	int r;
 
 	if (peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
 			 s->allow_groups, s->n_allow_groups))
@@ -1447,7 +1455,13 @@ server_peer_allowed(const struct server *s, struct server_client *c)
 	}
 	if (p->user_groups)
 		return false;
-	peer_lookup_user_groups(p);
+	r = peer_lookup_user_groups(p, s->groups, time_monotonic());
+	if (r > 0)
+		log_debug("looked up the groups of uid %u in the user database (%zu groups)",
+			  (unsigned)p->uid, p->n_groups);
+	else if (r < 0)
+		log_debug("cannot look up the groups of uid %u in the user database: %s",
+			  (unsigned)p->uid, strerror(-r));
 	return peer_allowed(p, s->self_uid, s->allow_users, s->n_allow_users,
 			    s->allow_groups, s->n_allow_groups);
 }
@@ -1493,8 +1507,10 @@ server_client_new(struct server *s, int fd, const struct peer *p)
 
 /*
  * The table is full and root or our own uid connects: close the connection
- * of another uid that has been idle longest (no call, no watch, nothing
- * buffered), if there is one.
+ * of another uid that has been inactive longest and holds no call, if there
+ * is one. Half a message, unread replies or a refusal not yet read do not
+ * protect a connection (issue 7: idle connections must not lock root out);
+ * a held call does, since its client waits on us.
  */
 static bool
 server_evict_idle(struct server *s, const struct peer *p)
@@ -1502,8 +1518,7 @@ server_evict_idle(struct server *s, const struct peer *p)
 	struct server_client *c, *idle = NULL;
 
 	TAILQ_FOREACH(c, &s->clients, entry) {
-		if (c->privileged || c->closing || c->hold != SERVER_HOLD_NONE ||
-		    c->in.len > 0 || c->out.len > 0)
+		if (c->privileged || c->hold != SERVER_HOLD_NONE)
 			continue;
 		if (idle == NULL || c->last_active < idle->last_active)
 			idle = c;
@@ -1881,7 +1896,8 @@ server_new(struct event_base *base, const struct config *cfg, struct broker *b,
 		goto fail;
 	r = -ENOMEM;
 	s->rbuf = malloc(SERVER_READ_MAX);
-	if (s->rbuf == NULL || varlink_parser_new(&s->parser) < 0 || server_build_static(s) < 0 ||
+	if (s->rbuf == NULL || peer_cache_new(&s->groups) < 0 ||
+	    varlink_parser_new(&s->parser) < 0 || server_build_static(s) < 0 ||
 	    server_ratelimit_init(s, &s->rl_denied, "client_denied") < 0 ||
 	    server_ratelimit_init(s, &s->rl_limits, "connection limits") < 0 ||
 	    server_ratelimit_init(s, &s->rl_dropped, "dropped clients") < 0)
@@ -1935,6 +1951,8 @@ server_reload(struct server *s, const struct config *cfg)
 		log_warnx("out of memory: keeping the previous AllowUsers=/AllowGroups=/MaxClients=");
 		return;
 	}
+	/* The user database may have changed with the config: look users up anew. */
+	peer_cache_flush(s->groups);
 	TAILQ_FOREACH_SAFE(c, &s->clients, entry, next) {
 		bool was = c->allowed;
 
@@ -2111,6 +2129,7 @@ server_free(struct server *s)
 	varlink_buf_free(&s->desc_service);
 	varlink_buf_free(&s->desc_broker);
 	server_token_forget(s);
+	peer_cache_free(s->groups);
 	free(s->uids);
 	free(s->path);
 	free(s->allow_users);

@@ -8,7 +8,7 @@ packages="
 	libcurl4-openssl-dev libevent-dev libjson-c-dev libsystemd-dev libinih-dev
 	libcmocka-dev libssl-dev
 	clang libclang-rt-14-dev libfuzzer-14-dev
-	ca-certificates curl openssl binutils util-linux procps python3-minimal jq
+	ca-certificates curl openssl binutils util-linux mount procps python3-minimal jq
 	etcd-server etcd-client
 	python3-mypy bash-completion zsh scdoc groff-base man-db
 	git

@@ -2,11 +2,12 @@
  * flood-clients: many Varlink clients that send and never read, for the
  * integration tests of back-pressure and connection limits.
  *
- *   flood-clients [--clients N] [--calls M] [--timeout SEC] SOCKET [MESSAGE]
+ *   flood-clients [--clients N] [--calls M] [--no-nul] [--timeout SEC] SOCKET [MESSAGE]
  *
  * Opens N connections (default 1) and sends MESSAGE and its NUL M times on
  * each (default 0: connect only), as far as each socket takes it without
- * waiting, and never reads. Prints "ready N" once every connection is made
+ * waiting, and never reads. With --no-nul the NUL is left out: MESSAGE is
+ * a message begun and never ended. Prints "ready N" once every connection is made
  * and sent, then for each line "report" on standard input prints
  * "open K closed J": how many connections the server has closed (a closed
  * one reads end-of-file once what came before is read; reading it is the
@@ -73,6 +74,7 @@ main(int argc, char *argv[])
 		{ "clients", required_argument, NULL, 'n' },
 		{ "calls", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "no-nul", no_argument, NULL, 'z' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
@@ -81,6 +83,7 @@ main(int argc, char *argv[])
 	long long deadline;
 	struct rlimit rl;
 	const char *msg = "";
+	size_t nul = 1;
 	char line[64];
 	int c, *fds;
 
@@ -95,13 +98,16 @@ main(int argc, char *argv[])
 		case 't':
 			timeout = atof(optarg);
 			break;
+		case 'z':
+			nul = 0;
+			break;
 		default:
 			return 2;
 		}
 	}
 	if (argc - optind < 1 || argc - optind > 2 || clients == 0 || clients > 100000 ||
 	    strlen(argv[optind]) >= sizeof(sa.sun_path)) {
-		fprintf(stderr, "usage: flood-clients [--clients N] [--calls M] [--timeout SEC] SOCKET [MESSAGE]\n");
+		fprintf(stderr, "usage: flood-clients [--clients N] [--calls M] [--no-nul] [--timeout SEC] SOCKET [MESSAGE]\n");
 		return 2;
 	}
 	if (argc - optind == 2)
@@ -125,7 +131,7 @@ main(int argc, char *argv[])
 			return 3;
 		}
 		if (calls > 0)
-			flood_send(fds[i], msg, strlen(msg) + 1, (unsigned)calls);
+			flood_send(fds[i], msg, strlen(msg) + nul, (unsigned)calls);
 	}
 	printf("ready %lu\n", clients);
 	fflush(stdout);

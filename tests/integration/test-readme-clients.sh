@@ -4,7 +4,9 @@
 # token the broker serves; the curl example sends it in its Authorization
 # header (to the mock's renewal endpoint instead of Tradovate's); the order
 # bot reports a token answered with 401 and retries with the renewed one.
-# No code block in README.md puts the token in a command line.
+# The node_exporter cron job publishes tvtokend_up 1 with the broker up, and
+# tvtokend_up 0 with it gone (tvtokenctl then exits 3: the job must not stop
+# there). No code block in README.md puts the token in a command line.
 . "$IT_LIB"
 
 readme=$README
@@ -24,6 +26,12 @@ awk '/^```/ { code = !code; next } code' "$readme" >"$T/code"
 if grep -nE '\$\(tvtokenctl[^)]*token|Bearer \$' "$T/code"; then
 	fail "a README example puts the token in a command line"
 fi
+
+extract prometheus-cron >"$T/cron.sh"
+grep -q 'format=prometheus' "$T/cron.sh" || fail "no node_exporter cron job found in README.md"
+mkdir "$T/bin" "$T/prom"
+ln -s "$TVTOKENCTL" "$T/bin/tvtokenctl"
+sed -i "s|/var/lib/prometheus/node-exporter|$T/prom|g" "$T/cron.sh"
 
 extract curl-example >"$T/curl.sh"
 grep -q 'curl .*-H @-' "$T/curl.sh" || fail "no curl example found in README.md"
@@ -73,6 +81,15 @@ print(first, second, len(sent), sent[0] == refused, sent[1] != refused, sent[2] 
 assert_eq "$got" "200 200 3 True True True 2" "order bot: statuses, posts, tokens, generation"
 assert_eq "$(ctl --json token | jq -r .generation)" 2 "the broker's generation after the bot's report"
 ok "order bot: a 401 is reported once and the order retried with the renewed token"
+
+# The cron job, with the broker up, then gone.
+TVTOKEN_SOCKET=$SOCK PATH=$T/bin:$PATH timeout 20 sh "$T/cron.sh" || fail "the cron job failed with the broker up"
+grep -qx 'tvtokend_up 1' "$T/prom/tvtokend.prom" || fail "the cron job did not publish tvtokend_up 1: $(head -3 "$T/prom/tvtokend.prom")"
+grep -q 'tvtokend_token_valid 1' "$T/prom/tvtokend.prom" || fail "no tvtokend_token_valid 1 published"
+TVTOKEN_SOCKET=$T/no-broker.sock PATH=$T/bin:$PATH timeout 20 sh "$T/cron.sh"
+assert_eq "$(grep -v '^#' "$T/prom/tvtokend.prom")" "tvtokend_up 0" "the metrics published with no broker"
+assert_eq "$(ls "$T/prom")" "tvtokend.prom" "files left in the textfile directory"
+ok "cron job: tvtokend_up 1 with the broker, tvtokend_up 0 without it"
 
 daemon_stop
 assert_no_secrets "$T/daemon.log"

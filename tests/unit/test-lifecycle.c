@@ -44,6 +44,7 @@ static const struct lc_params default_params = {
 	.lockout = HOUR,
 	.max_renewals = 12,
 	.max_failed = 4,
+	.answer_horizon = 10 * SEC,
 };
 
 static int setup(void **state)
@@ -940,6 +941,80 @@ static void test_report_keeps_waiting_for_a_retry_before_expiry(void **state)
 	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
 }
 
+static void test_report_is_answered_once_the_next_retry_lies_beyond_the_horizon(void **state)
+{
+	struct fixture *f = *state;
+	unsigned attempts = 0;
+
+	/* ISSUE 8.1: Tradovate unreachable, a report waiting; the token has an hour left. */
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	for (;;) {
+		assert_int_equal(f->lc.send, LC_SEND_RENEWAL);
+		answer(f, REPLY_CONNECT_FAILED, 0);
+		attempts++;
+		assert_int_equal(f->lc.state, LC_BACKOFF);
+		if (f->lc.reports_released)
+			break;
+		/* Still waiting: the retry is due within the horizon (RequestTimeoutSec=). */
+		assert_true(lc_answer_coming(&f->lc));
+		assert_true(f->lc.retry_at <= f->now + 10 * SEC);
+		assert_true(attempts < 8);
+		advance_to_timer(f);
+	}
+	assert_true(f->lc.retry_at > f->now + 10 * SEC);
+	assert_false(lc_answer_coming(&f->lc));
+	assert_false(f->lc.gave_up_changed);
+	assert_non_null(lc_current(&f->lc, f->now));
+	/* Doubling from 1 s: released at the retry of 8 to 16 s at the latest, not near expiry. */
+	assert_true(attempts >= 3 && attempts <= 5);
+}
+
+static void test_a_report_arriving_while_the_retry_lies_beyond_the_horizon_is_answered_at_once(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+	usec_t retry;
+
+	p.retry_min = MIN;
+	reinit(f, &p);
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	answer(f, REPLY_TRANSIENT, 0);          /* the retry in 30 to 60 s */
+	assert_true(f->lc.reports_released);
+	retry = f->lc.retry_at;
+	f->now += SEC;
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_CURRENT);
+	assert_int_equal(f->lc.send, LC_SEND_NONE);
+	assert_int_equal(f->lc.retry_at, retry);
+	/* Once the retry is due within the horizon, a report waits for it. */
+	f->now = retry - 10 * SEC;
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	assert_true(lc_answer_coming(&f->lc));
+	assert_int_equal(f->lc.retry_at, retry);
+}
+
+static void test_a_report_waiting_for_a_replacement_gets_no_token_once_the_request_retry_lies_beyond_the_horizon(void **state)
+{
+	struct fixture *f = *state;
+	struct lc_params p = default_params;
+
+	p.retry_min = MIN;
+	reinit(f, &p);
+	acquire(f);
+	assert_int_equal(lc_report_rejected(&f->lc, 1, f->now), LC_REPORT_WAIT);
+	/* The renewal is refused: the token goes, the report waits for the token request... */
+	answer(f, REPLY_REFUSED, 0);
+	assert_true(f->lc.token_lost);
+	assert_int_equal(f->lc.send, LC_SEND_REQUEST);
+	assert_false(f->lc.reports_released);
+	/* ...which fails, with its retry a minute away: the report is answered (NoToken). */
+	answer(f, REPLY_TRANSIENT, 0);
+	assert_int_equal(f->lc.state, LC_BACKOFF);
+	assert_true(f->lc.reports_released);
+	assert_null(lc_current(&f->lc, f->now));
+}
+
 /* A lifecycle that sent three renewals and failed two token requests, then got a token. */
 static void busy_hour(struct fixture *f)
 {
@@ -1653,6 +1728,9 @@ int main(void)
 		T(test_report_rejected_checks_generation),
 		T(test_report_rejected_renews_once_per_generation),
 		T(test_report_rejected_during_retry_adds_no_attempt),
+		T(test_report_is_answered_once_the_next_retry_lies_beyond_the_horizon),
+		T(test_a_report_arriving_while_the_retry_lies_beyond_the_horizon_is_answered_at_once),
+		T(test_a_report_waiting_for_a_replacement_gets_no_token_once_the_request_retry_lies_beyond_the_horizon),
 		T(test_report_rejected_at_ceiling_answers_current),
 		T(test_renewal_ceiling_full_waits_as_rate_limited),
 		T(test_restore_serves_without_a_request),

@@ -1,6 +1,8 @@
 /* Who may talk to the broker (daemon/peer.c). */
 #include <errno.h>
+#include <grp.h>
 #include <stdbool.h>
+#include <stdlib.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -22,7 +24,16 @@
 
 static gid_t group_store[PEER_GROUPS_MAX];
 
-/* A peer with uid, primary gid and the given supplementary groups (one at a time: the list is static). */
+/* Order gids for qsort. */
+static int
+cmp_gid(const void *a, const void *b)
+{
+	gid_t x = *(const gid_t *)a, y = *(const gid_t *)b;
+
+	return (x > y) - (x < y);
+}
+
+/* A peer with uid, primary gid and the given supplementary groups (one at a time: the list is static), sorted as peer.c keeps them. */
 static struct peer
 make_peer(uid_t uid, gid_t gid, const gid_t *sup, size_t n)
 {
@@ -37,6 +48,7 @@ make_peer(uid_t uid, gid_t gid, const gid_t *sup, size_t n)
 	p.groups[p.n_groups++] = gid;
 	for (i = 0; i < n; i++)
 		p.groups[p.n_groups++] = sup[i];
+	qsort(p.groups, p.n_groups, sizeof(*p.groups), cmp_gid);
 	return p;
 }
 
@@ -129,9 +141,9 @@ test_user_groups_are_looked_up_only_on_request(void **state)
 	assert_int_equal(peer_from_fd(sv[0], &p), 0);
 	assert_false(p.user_groups);
 	assert_null(p.groups);
-	peer_lookup_user_groups(&p);
+	assert_true(peer_lookup_user_groups(&p, NULL, 0) >= 0);
 	assert_true(p.user_groups);
-	assert_true(p.n_groups >= 1 && p.n_groups <= 64);
+	assert_true(p.n_groups >= 1);
 	peer_clear(&p);
 	assert_null(p.groups);
 	close(sv[0]);
@@ -160,6 +172,135 @@ test_socket_groups_are_read_only_on_request(void **state)
 	peer_clear(&p);
 	close(sv[0]);
 	close(sv[1]);
+}
+
+static void
+test_a_group_past_the_64th_in_a_long_list_is_found(void **state)
+{
+	gid_t sup[100], groups[] = { 3099 };
+	struct peer p;
+	size_t i;
+
+	for (i = 0; i < 100; i++)
+		sup[i] = (gid_t)(3000 + i);
+	p = make_peer(BOB, STAFF, sup, 100);
+	assert_true(peer_allowed(&p, SELF, NULL, 0, groups, 1));
+	groups[0] = 3100;
+	assert_false(peer_allowed(&p, SELF, NULL, 0, groups, 1));
+}
+
+static void
+test_all_70_supplementary_groups_of_a_peer_are_read(void **state)
+{
+	gid_t saved[256], sup[70];
+	int n_saved, sv[2];
+	struct peer p;
+	gid_t want[] = { 4069 }, not_there[] = { 4070 };
+	size_t i;
+
+	if (geteuid() != 0)
+		skip();
+	/* The socket carries the groups of the process that made it: ours, for a moment. */
+	n_saved = getgroups(256, saved);
+	assert_true(n_saved >= 0);
+	for (i = 0; i < 70; i++)
+		sup[i] = (gid_t)(4000 + i);
+	assert_int_equal(setgroups(70, sup), 0);
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(setgroups((size_t)n_saved, saved), 0);
+	assert_int_equal(peer_from_fd(sv[0], &p), 0);
+	p.uid = BOB;
+	peer_load_groups(sv[0], &p);
+	assert_true(p.n_groups >= 70);
+	assert_true(peer_allowed(&p, SELF, NULL, 0, want, 1));
+	assert_false(peer_allowed(&p, SELF, NULL, 0, not_there, 1));
+	peer_clear(&p);
+	close(sv[0]);
+	close(sv[1]);
+}
+
+/* A peer of uid that has read nothing yet. */
+static struct peer
+bare_peer(uid_t uid, gid_t gid)
+{
+	struct peer p;
+
+	memset(&p, 0, sizeof(p));
+	p.pid = 4242;
+	p.uid = uid;
+	p.gid = gid;
+	return p;
+}
+
+static void
+test_the_user_database_is_asked_once_a_minute_per_uid(void **state)
+{
+	struct peer_cache *c;
+	struct peer a = bare_peer(0, 0), b = bare_peer(0, 0), d = bare_peer(0, 0);
+	usec_t t0 = 1000 * USEC_PER_SEC;
+
+	assert_int_equal(peer_cache_new(&c), 0);
+	assert_int_equal(peer_lookup_user_groups(&a, c, t0), 1);
+	assert_int_equal(peer_cache_lookups(c), 1);
+	/* Another connection of the same uid within the minute: the cache answers, alike. */
+	assert_int_equal(peer_lookup_user_groups(&b, c, t0 + PEER_CACHE_TTL - 1), 0);
+	assert_int_equal(peer_cache_lookups(c), 1);
+	assert_int_equal(b.n_groups, a.n_groups);
+	assert_memory_equal(b.groups, a.groups, a.n_groups * sizeof(gid_t));
+	/* A minute on: asked again. */
+	assert_int_equal(peer_lookup_user_groups(&d, c, t0 + PEER_CACHE_TTL), 1);
+	assert_int_equal(peer_cache_lookups(c), 2);
+	peer_clear(&a);
+	peer_clear(&b);
+	peer_clear(&d);
+	peer_cache_free(c);
+}
+
+static void
+test_a_flushed_cache_asks_the_user_database_again(void **state)
+{
+	struct peer_cache *c;
+	struct peer a = bare_peer(0, 0), b = bare_peer(0, 0);
+
+	assert_int_equal(peer_cache_new(&c), 0);
+	assert_int_equal(peer_lookup_user_groups(&a, c, USEC_PER_SEC), 1);
+	peer_cache_flush(c);
+	assert_int_equal(peer_lookup_user_groups(&b, c, 2 * USEC_PER_SEC), 1);
+	assert_int_equal(peer_cache_lookups(c), 2);
+	peer_clear(&a);
+	peer_clear(&b);
+	peer_cache_free(c);
+}
+
+static void
+test_the_cache_keeps_256_uids_and_forgets_the_oldest(void **state)
+{
+	struct peer_cache *c;
+	struct peer p;
+	unsigned i;
+
+	assert_int_equal(peer_cache_new(&c), 0);
+	/* uids no user has: an unknown user is an answer too (no groups but the primary one). */
+	for (i = 0; i <= PEER_CACHE_USERS; i++) {
+		p = bare_peer(3000000000u + i, 77);
+		assert_int_equal(peer_lookup_user_groups(&p, c, USEC_PER_SEC + i), 1);
+		assert_int_equal(p.n_groups, 1);
+		assert_int_equal(p.groups[0], 77);
+		peer_clear(&p);
+	}
+	assert_int_equal(peer_cache_lookups(c), PEER_CACHE_USERS + 1);
+	/* The last 256 are known; the first was forgotten to make room. */
+	p = bare_peer(3000000000u + PEER_CACHE_USERS, 77);
+	assert_int_equal(peer_lookup_user_groups(&p, c, 2 * USEC_PER_SEC), 0);
+	peer_clear(&p);
+	p = bare_peer(3000000000u + 1, 77);
+	assert_int_equal(peer_lookup_user_groups(&p, c, 2 * USEC_PER_SEC), 0);
+	peer_clear(&p);
+	p = bare_peer(3000000000u, 77);
+	assert_int_equal(peer_lookup_user_groups(&p, c, 2 * USEC_PER_SEC), 1);
+	peer_clear(&p);
+	assert_int_equal(peer_cache_lookups(c), PEER_CACHE_USERS + 2);
+	peer_cache_free(c);
 }
 
 static void
@@ -251,6 +392,11 @@ main(void)
 		cmocka_unit_test(test_peer_from_fd_on_a_socketpair_is_ourselves),
 		cmocka_unit_test(test_user_groups_are_looked_up_only_on_request),
 		cmocka_unit_test(test_socket_groups_are_read_only_on_request),
+		cmocka_unit_test(test_a_group_past_the_64th_in_a_long_list_is_found),
+		cmocka_unit_test(test_all_70_supplementary_groups_of_a_peer_are_read),
+		cmocka_unit_test(test_the_user_database_is_asked_once_a_minute_per_uid),
+		cmocka_unit_test(test_a_flushed_cache_asks_the_user_database_again),
+		cmocka_unit_test(test_the_cache_keeps_256_uids_and_forgets_the_oldest),
 		cmocka_unit_test(test_the_command_name_is_read_only_when_asked_for),
 		cmocka_unit_test(test_the_command_name_of_a_gone_process_is_empty),
 		cmocka_unit_test(test_peer_from_fd_fails_on_a_non_socket_and_leaves_the_peer_alone),

@@ -651,13 +651,16 @@ server_clock_ahead_by_an_hour_is_corrected(void **state)
 }
 
 static void
-server_clock_behind_by_an_hour_is_corrected(void **state)
+server_clock_behind_by_an_hour_adds_at_most_15_minutes_of_life(void **state)
 {
+	/* The server's 15:00 is 16:00 here, but a correction adds 15 min at most. */
 	struct reply r = classify_http(REPLY_KIND_RENEWAL, 200,
 	    "{\"accessToken\":\"AT\",\"expirationTime\":\"2026-11-28T15:00:00Z\"}",
 	    NULL, "Sat, 28 Nov 2026 13:30:00 GMT", NOW);
 
-	assert_int_equal(r.token.expiration, EXP - USEC_PER_SEC);
+	assert_false(r.date_ignored);
+	assert_true(r.date_capped);
+	assert_int_equal(r.token.expiration, NOW + 45 * USEC_PER_MIN);
 	reply_clear(&r);
 }
 
@@ -1044,7 +1047,7 @@ date_just_past_the_bound_is_ignored(void **state)
 	reply_clear(&r);
 	r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL, "Sat, 28 Nov 2026 13:30:00 GMT", NOW);
 	assert_false(r.date_ignored);
-	assert_int_equal(r.token.expiration, EXP + USEC_PER_HOUR - USEC_PER_SEC);
+	assert_int_equal(r.token.expiration, EXP + REPLY_LIFETIME_MARGIN);
 	reply_clear(&r);
 }
 
@@ -1058,6 +1061,48 @@ ten_minutes_of_skew_is_still_corrected(void **state)
 
 	assert_false(r.date_ignored);
 	assert_int_equal(r.token.expiration, NOW + 59 * USEC_PER_SEC);
+	reply_clear(&r);
+}
+
+static void
+a_date_header_3500_s_behind_a_right_expiry_adds_only_15_minutes(void **state)
+{
+	/* Issue 8: a server whose Date lies while its expirationTime is right. */
+	struct reply r = classify_http(REPLY_KIND_RENEWAL, 200, TOKEN_BODY, NULL,
+	    "Sat, 28 Nov 2026 13:31:40 GMT", NOW);
+
+	assert_false(r.date_ignored);
+	assert_true(r.date_capped);
+	assert_int_equal(r.token.expiration, EXP + 15 * USEC_PER_MIN);
+	reply_clear(&r);
+}
+
+static void
+an_extension_of_exactly_15_minutes_is_kept(void **state)
+{
+	/* Date 15 min 1 s behind: expirationTime - (Date + 1 s) is 15 min more than here. */
+	struct reply r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL,
+	    "Sat, 28 Nov 2026 14:14:59 GMT", NOW);
+
+	assert_false(r.date_capped);
+	assert_int_equal(r.token.expiration, EXP + 15 * USEC_PER_MIN);
+	reply_clear(&r);
+	/* One second more is cut to it. */
+	r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL, "Sat, 28 Nov 2026 14:14:58 GMT", NOW);
+	assert_true(r.date_capped);
+	assert_int_equal(r.token.expiration, EXP + 15 * USEC_PER_MIN);
+	reply_clear(&r);
+}
+
+static void
+a_server_clock_ahead_shortens_the_life_without_bound(void **state)
+{
+	/* 50 min ahead: the token lives 50 min (and a second) less than its expirationTime says. */
+	struct reply r = classify_http(REPLY_KIND_REQUEST, 200, TOKEN_BODY, NULL,
+	    "Sat, 28 Nov 2026 15:20:00 GMT", NOW);
+
+	assert_false(r.date_capped);
+	assert_int_equal(r.token.expiration, EXP - 50 * USEC_PER_MIN - USEC_PER_SEC);
 	reply_clear(&r);
 }
 
@@ -1333,7 +1378,7 @@ main(void)
 		cmocka_unit_test(date_header_is_recorded),
 		cmocka_unit_test(unparseable_date_header_is_ignored),
 		cmocka_unit_test(server_clock_ahead_by_an_hour_is_corrected),
-		cmocka_unit_test(server_clock_behind_by_an_hour_is_corrected),
+		cmocka_unit_test(server_clock_behind_by_an_hour_adds_at_most_15_minutes_of_life),
 		cmocka_unit_test(skew_of_exactly_two_seconds_is_corrected),
 		cmocka_unit_test(skew_below_two_seconds_is_not_corrected),
 		cmocka_unit_test(password_quoted_after_82_bytes_is_withheld_whole),
@@ -1352,6 +1397,9 @@ main(void)
 		cmocka_unit_test(date_far_off_is_ignored_and_said_so),
 		cmocka_unit_test(date_just_past_the_bound_is_ignored),
 		cmocka_unit_test(ten_minutes_of_skew_is_still_corrected),
+		cmocka_unit_test(a_date_header_3500_s_behind_a_right_expiry_adds_only_15_minutes),
+		cmocka_unit_test(an_extension_of_exactly_15_minutes_is_kept),
+		cmocka_unit_test(a_server_clock_ahead_shortens_the_life_without_bound),
 		cmocka_unit_test(a_reply_without_token_never_says_its_date_was_ignored),
 		cmocka_unit_test(corrected_expiration_in_the_past_is_not_negative),
 		cmocka_unit_test(error_text_never_contains_a_token_or_ticket),

@@ -2354,13 +2354,31 @@ test_past_max_pending_output_the_largest_clients_are_dropped_and_the_rest_served
 /* A child running as nobody that holds connections open, driven through two pipes. */
 struct nobody {
 	pid_t pid;
-	int to;      /* 'q': report which connections are closed; 'x': exit */
+	int to;      /* 'q': report which connections are closed; '0'..'9': one byte on that one; 'x': exit */
 	int from;    /* 'r' when connected; then one 'o' or 'c' per connection */
 };
 
-/* In the child: connect n times (sending call on each, if any), then answer the parent. */
+/* In the child: send what the socket takes now of reps copies of the len bytes at msg. */
+static void
+nobody_send(int fd, const char *msg, size_t len, unsigned reps)
+{
+	size_t total = len * reps, off = 0;
+	ssize_t k;
+
+	while (off < total) {
+		k = send(fd, msg + off % len, len - off % len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (k <= 0)
+			return;
+		off += (size_t)k;
+	}
+}
+
+/*
+ * In the child: connect n times (sending reps copies of the len bytes at
+ * call on each, if any), then answer the parent.
+ */
 static int
-nobody_child(unsigned n, const char *call, int in, int out)
+nobody_child(unsigned n, const char *call, size_t len, unsigned reps, int in, int out)
 {
 	struct sockaddr_un sun = { .sun_family = AF_UNIX };
 	int fds[256];
@@ -2378,14 +2396,21 @@ nobody_child(unsigned n, const char *call, int in, int out)
 		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fds[i] < 0 || connect(fds[i], (struct sockaddr *)&sun, sizeof(sun)) < 0)
 			return 11;
-		if (call != NULL && write(fds[i], call, strlen(call) + 1) < 0)
-			return 12;
+		if (call != NULL)
+			nobody_send(fds[i], call, len, reps);
 	}
 	if (write(out, "r", 1) != 1)
 		return 13;
 	while (read(in, &cmd, 1) == 1) {
 		if (cmd == 'x')
 			return 0;
+		if (cmd >= '0' && cmd <= '9') {
+			if ((unsigned)(cmd - '0') < n)
+				nobody_send(fds[cmd - '0'], "{", 1, 1);
+			if (write(out, "s", 1) != 1)
+				return 14;
+			continue;
+		}
 		for (i = 0; i < n; i++) {
 			/* Closed: end of file once what came is read. */
 			do
@@ -2415,9 +2440,12 @@ nobody_read(struct nobody *nb)
 	return ch;
 }
 
-/* Start a child as nobody holding n connections (each sent call, if any); returns when connected. */
+/*
+ * Start a child as nobody holding n connections, each sent reps copies of
+ * the len bytes at call (if any); returns when connected.
+ */
 static void
-nobody_start(struct nobody *nb, unsigned n, const char *call)
+nobody_start_raw(struct nobody *nb, unsigned n, const char *call, size_t len, unsigned reps)
 {
 	int to[2], from[2];
 
@@ -2428,7 +2456,7 @@ nobody_start(struct nobody *nb, unsigned n, const char *call)
 	if (nb->pid == 0) {
 		close(to[1]);
 		close(from[0]);
-		_exit(nobody_child(n, call, to[0], from[1]));
+		_exit(nobody_child(n, call, len, reps, to[0], from[1]));
 	}
 	close(to[0]);
 	close(from[1]);
@@ -2436,6 +2464,25 @@ nobody_start(struct nobody *nb, unsigned n, const char *call)
 	nb->from = from[0];
 	assert_int_equal(nobody_read(nb), 'r');
 	pump(50);
+}
+
+/* Start a child as nobody holding n connections (each sent call and its NUL, if any). */
+static void
+nobody_start(struct nobody *nb, unsigned n, const char *call)
+{
+	nobody_start_raw(nb, n, call, call != NULL ? strlen(call) + 1 : 0, 1);
+}
+
+/* Have the child send one byte ("{") on its connection i. */
+static void
+nobody_poke(struct nobody *nb, unsigned i)
+{
+	char cmd = (char)('0' + i);
+
+	assert_true(i < 10);
+	assert_int_equal(write(nb->to, &cmd, 1), 1);
+	assert_int_equal(nobody_read(nb), 's');
+	pump(20);
 }
 
 /* Which of the child's connections the server closed: a string of 'o' and 'c'. */
@@ -2567,6 +2614,154 @@ test_a_full_table_of_busy_connections_closes_roots_new_one(void **state)
 	assert_string_equal(states, "oo");
 	nobody_stop(&nb);
 	tc_close(extra);
+}
+
+static void
+test_a_full_table_of_roots_own_idle_connections_closes_its_new_one(void **state)
+{
+	struct tc *a, *b, *extra;
+
+	/* CONTRACT §7: beyond MaxClients= new connections are closed at once, root's too. */
+	cfg.max_clients = 2;
+	start();
+	a = tc_connect();
+	tc_send_raw(a, "{", 1);
+	b = tc_connect();
+	pump(50);
+	assert_int_equal(server_clients(srv), 2);
+	extra = tc_connect();
+	assert_true(tc_closed(extra, TIMEOUT_MS));
+	assert_int_equal(server_clients(srv), 2);
+	tc_close(a);
+	tc_close(b);
+	tc_close(extra);
+}
+
+static void
+test_a_full_table_makes_room_for_root_by_closing_a_connection_that_sent_half_a_message(void **state)
+{
+	struct nobody nb;
+	struct tc *a;
+	struct json_object *r;
+	char states[8];
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.max_clients = 3;
+	start();
+	/* Issue 7: one byte of a message that never ends must not lock root out. */
+	nobody_start_raw(&nb, 3, "{", 1, 1);
+	assert_int_equal(server_clients(srv), 3);
+	assert_true(server_pending(srv) > 0);
+	a = tc_connect();
+	tc_send(a, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(a);
+	assert_null(j_error(r));
+	json_object_put(r);
+	assert_int_equal(server_clients(srv), 3);
+	nobody_states(&nb, states, 3);
+	assert_string_equal(states, "coo");
+	nobody_stop(&nb);
+	tc_close(a);
+}
+
+static void
+test_of_connections_with_half_a_message_the_one_silent_longest_makes_room_first(void **state)
+{
+	struct nobody nb;
+	struct tc *a, *b;
+	struct json_object *r;
+	char states[8];
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.max_clients = 3;
+	start();
+	nobody_start_raw(&nb, 3, "{", 1, 1);
+	/* The first sends one more byte: the second is now silent longest, then the third. */
+	nobody_poke(&nb, 0);
+	a = tc_connect();
+	tc_send(a, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(a);
+	assert_null(j_error(r));
+	json_object_put(r);
+	nobody_states(&nb, states, 3);
+	assert_string_equal(states, "oco");
+	b = tc_connect();
+	tc_send(b, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(b);
+	assert_null(j_error(r));
+	json_object_put(r);
+	nobody_states(&nb, states, 3);
+	assert_string_equal(states, "occ");
+	nobody_stop(&nb);
+	tc_close(a);
+	tc_close(b);
+}
+
+static void
+test_a_full_table_makes_room_for_root_by_closing_a_connection_that_does_not_read_its_replies(void **state)
+{
+	static const char call[] = "{\"method\":\"org.varlink.service.GetInterfaceDescription\","
+		"\"parameters\":{\"interface\":\"io.tvtokend.Broker\"}}";
+	struct nobody nb;
+	struct tc *a;
+	struct json_object *r;
+	char states[8];
+	int i;
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.max_clients = 2;
+	start();
+	/* Pipelined calls whose replies are never read: the server holds some of them. */
+	nobody_start_raw(&nb, 2, call, sizeof(call), 1000);
+	for (i = 0; i < 100 && server_pending(srv) == 0; i++)
+		pump(10);
+	assert_true(server_pending(srv) > 0);
+	assert_int_equal(server_clients(srv), 2);
+	a = tc_connect();
+	tc_send(a, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(a);
+	assert_null(j_error(r));
+	json_object_put(r);
+	assert_int_equal(server_clients(srv), 2);
+	nobody_states(&nb, states, 2);
+	assert_int_equal(count_of(states, "c"), 1);
+	nobody_stop(&nb);
+	tc_close(a);
+}
+
+static void
+test_an_excluded_peer_that_never_ends_its_call_makes_room_for_root(void **state)
+{
+	uid_t users[] = { 4242 };
+	struct nobody nb;
+	struct tc *a;
+	struct json_object *r;
+	char states[8];
+
+	if (geteuid() != 0)
+		skip();
+	open_to_nobody();
+	cfg.allow_users = users;
+	cfg.n_allow_users = 1;
+	cfg.max_clients = 2;
+	start();
+	nobody_start_raw(&nb, 2, "{\"method\":", 10, 1);
+	assert_int_equal(server_clients(srv), 2);
+	a = tc_connect();
+	tc_send(a, "{\"method\":\"org.varlink.service.GetInfo\"}");
+	r = tc_reply(a);
+	assert_null(j_error(r));
+	json_object_put(r);
+	nobody_states(&nb, states, 2);
+	assert_string_equal(states, "co");
+	nobody_stop(&nb);
+	tc_close(a);
 }
 
 static void
@@ -2761,6 +2956,11 @@ main(void)
 		T(test_max_clients_per_user_closes_a_users_connections_beyond_it),
 		T(test_a_full_table_makes_room_for_root_by_closing_the_longest_idle_connection_of_another_user),
 		T(test_a_full_table_of_busy_connections_closes_roots_new_one),
+		T(test_a_full_table_of_roots_own_idle_connections_closes_its_new_one),
+		T(test_a_full_table_makes_room_for_root_by_closing_a_connection_that_sent_half_a_message),
+		T(test_of_connections_with_half_a_message_the_one_silent_longest_makes_room_first),
+		T(test_a_full_table_makes_room_for_root_by_closing_a_connection_that_does_not_read_its_replies),
+		T(test_an_excluded_peer_that_never_ends_its_call_makes_room_for_root),
 		T(test_client_denied_lines_are_rate_limited_with_a_summary),
 		T(test_replies_before_a_message_that_is_not_json_still_arrive),
 		T(test_a_connected_socket_handed_over_is_served_like_an_accepted_one),

@@ -2,7 +2,9 @@
 # Clock correction (CONTRACT §7): when the reply's Date is 2 s or more off the
 # local clock, the token's remaining life is expirationTime - (Date + 1 s);
 # below 2 s the local clock is trusted. Served expirationTime and nextRenewal
-# follow, for token requests and renewals alike.
+# follow, for token requests and renewals alike. A correction adds 15 min at
+# most: a Date header 3500 s behind while expirationTime is right (issue 8)
+# does not keep the token served for most of an hour past its real expiry.
 . "$(dirname "$0")/helpers.sh"
 
 # Milliseconds of life the served token has left, by its expirationTime.
@@ -47,6 +49,18 @@ check_next_renewal "server 600 s behind"
 assert_seq "request ok 200" "renew ok 200" "renew ok 200"
 assert_events acquired renewed renewed
 daemon_stop
+
+# Only the Date header lies, 3500 s behind: the token's real life is 60 s; 15 min are added, not 58.
+mock_config "date-offset 0"
+mock_config "date-header-offset -3500"
+daemon_start
+wait_state valid 5
+assert_eq "$(mock_seq | tail -n 1)" "request ok 200" "the request of the second start"
+assert_between "$(life_left)" 955000 961000 "life left, Date header 3500 s behind (ms)"
+check_next_renewal "Date header 3500 s behind"
+grep -q "Date header is 3500 s behind the local clock: the token's expiry is moved 15 min later, not more" \
+	"$T/daemon.log" || fail "no warning about the capped correction"
+daemon_stop
 assert_no_secrets "$T/daemon.log" "$T/mock.out"
 assert_no_sanitizer_reports "$T/daemon.log" "$T/mock.out"
-ok "expiration corrected for a server clock 10 min off, not for 1.5 s"
+ok "expiration corrected for a server clock 10 min off, not for 1.5 s, and by 15 min at most"

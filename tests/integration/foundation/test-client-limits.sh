@@ -1,8 +1,9 @@
 #!/bin/bash
 # Connection limits (issue 7): MaxClientsPerUser= closes a user's
 # connections beyond it at once, root's are not counted; with the table
-# full, root takes the place of another user's longest-idle connection;
-# refusals of excluded peers (client_denied) are rate-limited in the log,
+# full, root takes the place of another user's connection inactive longest,
+# even one holding half a message or unread replies (issue 7: idle
+# connections cannot lock root out); refusals of excluded peers (client_denied) are rate-limited in the log,
 # with one line saying how many were left out.
 . "$IT_LIB"
 . "$(dirname "$0")/helpers.sh"
@@ -80,6 +81,36 @@ vl --until-eof --timeout 5 "$(vl_msg org.varlink.service.GetInfo)" >"$T/extra" 2
 [ ! -s "$T/extra" ] || fail "a connection beyond MaxClients= got a reply: $(cat "$T/extra")"
 ok "beyond MaxClients= with only watchers: root's new connection closed at once"
 kill "${watchers[@]}" 2>/dev/null
+daemon_stop
+
+# Issue 7: 50 connections of nobody's, each holding one byte of a message it never ends,
+# fill MaxClients=50: root's status is still answered, in the place of one of them.
+write_config "[Server]" "SocketMode=0666" "MaxClients=50"
+: >"$T/daemon.log"
+daemon_start
+wait_state valid 5
+nobody_clients --clients 50 --calls 1 --no-nul "$SOCK" "{"
+assert_eq "$(nobody_report)" "open 50 closed 0" "nobody's connections holding half a message"
+status=$(ctl --json status) || fail "root was refused by 50 connections holding half a message"
+assert_eq "$(jq -r .clients <<<"$status")" 50 "clients told to root"
+assert_eq "$(nobody_report)" "open 49 closed 1" "nobody's connections after root's status"
+ok "50 connections holding \"{\": root's status answered, one of them closed to make room"
+nobody_stop
+
+daemon_stop
+
+# Connections that pipeline calls and never read their replies (the daemon holds what their
+# sockets do not take) do not lock root out either.
+write_config "[Server]" "SocketMode=0666" "MaxClients=3"
+daemon_start
+wait_state valid 5
+nobody_clients --clients 3 --calls 2000 "$SOCK" \
+	"$(vl_msg org.varlink.service.GetInterfaceDescription '{"interface":"io.tvtokend.Broker"}')"
+status=$(ctl --json status) || fail "root was refused by connections that do not read their replies"
+assert_eq "$(jq -r .clients <<<"$status")" 3 "clients told to root"
+assert_eq "$(nobody_report)" "open 2 closed 1" "nobody's connections after root's status"
+ok "3 connections with unread replies: root's status answered, one of them closed to make room"
+nobody_stop
 daemon_stop
 
 # client_denied: 50 refusals, 10 lines, then one summary.

@@ -2,7 +2,9 @@
 # A ReportRejected that waits for a renewal is answered as soon as the broker
 # will not renew soon (issue 8, item 1): when the hourly ceiling fills during
 # the retries, when Tradovate imposes a penalty, when the next retry would
-# come after the token's expiry. It gets the token still held, unchanged;
+# come after the token's expiry, when Tradovate cannot be reached and the
+# next retry is more than RequestTimeoutSec= away (issue 8.1: not after an
+# hour of backoff). It gets the token still held, unchanged;
 # GetToken(wait) callers are not ended by a local ceiling (CONTRACT §7).
 . "$(dirname "$0")/../failures/helpers.sh"
 
@@ -58,6 +60,21 @@ read -r gen ms <<<"$(report 1)"
 assert_eq "$gen" 1 "generation returned when the retry lies past the expiry"
 assert_eq "$(status_field state)" backoff "state"
 ok "the report was answered after $ms ms, not at the token's expiry"
+daemon_stop
+
+# 4. Tradovate unreachable, the token good for an hour: the report is answered once the next
+# retry lies beyond RequestTimeoutSec=2s (a few seconds of backoff), not at the expiry.
+mock_config "lifetime 3600"
+write_config
+daemon_start
+wait_state valid 5
+kill "$MOCK_PID"
+wait "$MOCK_PID" 2>/dev/null
+read -r gen ms <<<"$(report 1)"
+assert_eq "$gen" 1 "generation returned with Tradovate unreachable"
+assert_between "$ms" 0 20000 "report answered with Tradovate unreachable (ms)"
+assert_eq "$(status_field state)" backoff "state"
+ok "with Tradovate unreachable the report was answered after $ms ms (RequestTimeoutSec=2s)"
 daemon_stop
 
 assert_no_secrets "$T/daemon.log" "$T/mock.out"
