@@ -50,7 +50,7 @@
 #define CONFIG_SECRET_MAX       4096            /* bytes in a secret file */
 #define CONFIG_IDS_MAX          1024            /* entries in AllowUsers/AllowGroups */
 #define CONFIG_MAX_CLIENTS_CAP  65536
-#define CONFIG_PENDING_MIN      (64ULL * 1024)          /* MaxPendingOutput= range */
+#define CONFIG_PENDING_MIN      (1ULL << 20)             /* MaxPendingOutput= range */
 #define CONFIG_PENDING_MAX      (1ULL << 40)
 #define CONFIG_ERROR_LEN        512             /* bytes in one error line */
 #define CONFIG_ECHO_MAX         64              /* bytes of a value quoted in an error */
@@ -760,8 +760,8 @@ static int config_parse_size(struct config_loader *l, const struct config_key *k
 		    "invalid size \"%s\"; expected bytes, or a number with K, M, G or T",
 		    config_echo(v, e));
 	else if (r < 0)
-		config_error(l, l->file, l->line, k->name, "\"%s\" is out of range %luK-%luG",
-		    config_echo(v, e), k->min >> 10, k->max >> 30);
+		config_error(l, l->file, l->line, k->name, "\"%s\" is out of range %luM-%luG",
+		    config_echo(v, e), k->min >> 20, k->max >> 30);
 	if (r < 0)
 		return r;
 	*(uint64_t *)config_field(l, k) = (uint64_t)x << shift;

@@ -24,8 +24,10 @@
  * signalled. A line of output that holds a piece of the
  * token the hook was given, or of the newer one queued for the next run
  * (which the token file already holds), is withheld: any of their 16-byte
- * pieces at a multiple of 16, so every stretch of 31 bytes or more. The
- * hook's output goes to the journal; the token never does.
+ * pieces at a multiple of 16, so every stretch of 31 bytes or more, and a
+ * line cut at HOOK_LINE_MAX that ends with 4 or more bytes of such a piece
+ * (the cut hides the rest of it). The hook's output goes to the journal;
+ * the token never does.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -55,6 +57,7 @@
 #define HOOK_KILL_GRACE     (5 * USEC_PER_SEC)      /* from SIGTERM to SIGKILL */
 #define HOOK_EXIT_GRACE_MS  1000                    /* at daemon exit, the same */
 #define HOOK_SCRUB_PIECE    16
+#define HOOK_SCRUB_TAIL     4                       /* bytes of a piece that end a cut line */
 #define HOOK_PATH           "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 struct hook;
@@ -140,14 +143,33 @@ static void hook_argv_free(char **argv)
 	free(argv);
 }
 
+/*
+ * Whether a line cut at HOOK_LINE_MAX ends with the start of one of
+ * secret's pieces (HOOK_SCRUB_TAIL bytes or more): the cut would hide the
+ * rest of the piece that gives it away, so the tail counts as the piece.
+ */
+static bool hook_cut_has_secret(const char *line, size_t len, const char *secret, size_t n)
+{
+	for (size_t off = 0; off < n; off += HOOK_SCRUB_PIECE) {
+		size_t k = n - off < HOOK_SCRUB_PIECE ? n - off : HOOK_SCRUB_PIECE;
+
+		for (size_t j = HOOK_SCRUB_TAIL; j <= k && j <= len; j++)
+			if (memcmp(line + len - j, secret + off, j) == 0)
+				return true;
+	}
+	return false;
+}
+
 /* Whether line holds a piece of secret long enough to matter (see the top of this file). */
-static bool hook_line_has_secret(const char *line, size_t len, const char *secret)
+static bool hook_line_has_secret(const char *line, size_t len, bool cut, const char *secret)
 {
 	size_t n;
 
 	if (secret == NULL || *secret == '\0')
 		return false;
 	n = strlen(secret);
+	if (cut && hook_cut_has_secret(line, len, secret, n))
+		return true;
 	if (n <= HOOK_SCRUB_PIECE)
 		return memmem(line, len, secret, n) != NULL;
 	for (size_t off = 0; off + HOOK_SCRUB_PIECE <= n; off += HOOK_SCRUB_PIECE)
@@ -177,10 +199,10 @@ static void hook_log_line(struct hook_stream *s, bool cut)
 	}
 	h->logged += len;
 	/* The queued token too: a hook may read the token file, which already holds it. */
-	if (hook_line_has_secret(line, len, h->scrub[0]) ||
-	    hook_line_has_secret(line, len, h->scrub[1]) ||
-	    hook_line_has_secret(line, len, h->pending.access_token) ||
-	    hook_line_has_secret(line, len, h->pending.md_access_token)) {
+	if (hook_line_has_secret(line, len, cut, h->scrub[0]) ||
+	    hook_line_has_secret(line, len, cut, h->scrub[1]) ||
+	    hook_line_has_secret(line, len, cut, h->pending.access_token) ||
+	    hook_line_has_secret(line, len, cut, h->pending.md_access_token)) {
 		log_warnx("ExecOnChange[%d]: a line of output was withheld: it held the token",
 		    (int)h->pid);
 		goto wipe;

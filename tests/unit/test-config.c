@@ -1488,7 +1488,7 @@ static void max_pending_output_takes_bytes_or_k_m_g_t(void **state)
 		const char *v;
 		uint64_t bytes;
 	} good[] = {
-		{ "65536", 65536 }, { "64K", 65536 }, { "64M", 64ULL << 20 }, { "2G", 2ULL << 30 },
+		{ "1048576", 1048576 }, { "1024K", 1048576 }, { "1M", 1048576 }, { "64M", 64ULL << 20 }, { "2G", 2ULL << 30 },
 		{ "1T", 1ULL << 40 }, { "100 M", 100ULL << 20 },
 	};
 	struct t *t = *state;
@@ -1514,15 +1514,15 @@ static void max_pending_output_refuses_what_is_no_size_or_out_of_range(void **st
 		assert_only_error(t, r, "%s:%d: MaxPendingOutput: invalid size \"%s\"; expected bytes, "
 		    "or a number with K, M, G or T", t->conf, BASE_LINES + 2, bad[i]);
 	}
-	r = load_server_key(t, "MaxPendingOutput", "63K");
-	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"63K\" is out of range 64K-1024G", t->conf,
+	r = load_server_key(t, "MaxPendingOutput", "1023K");
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"1023K\" is out of range 1M-1024G", t->conf,
 	    BASE_LINES + 2);
 	r = load_server_key(t, "MaxPendingOutput", "1025G");
-	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"1025G\" is out of range 64K-1024G", t->conf,
+	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"1025G\" is out of range 1M-1024G", t->conf,
 	    BASE_LINES + 2);
 	r = load_server_key(t, "MaxPendingOutput", "99999999999999999999999");
 	assert_only_error(t, r, "%s:%d: MaxPendingOutput: \"99999999999999999999999\" is out of range "
-	    "64K-1024G", t->conf, BASE_LINES + 2);
+	    "1M-1024G", t->conf, BASE_LINES + 2);
 }
 
 /* ---- secrets ---- */

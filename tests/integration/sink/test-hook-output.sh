@@ -15,6 +15,8 @@ echo "to stderr" >&2
 printf 'tab\there\r\n'
 echo "the token: $tok"
 echo "part of it: x${tok:3:31}x"
+# Cut at 900 bytes right after the token's first 10 bytes: the cut hides the rest.
+printf '%s%s\n' "$(head -c 890 /dev/zero | tr '\0' 'C')" "$tok"
 echo "$json"
 head -c 3000 /dev/zero | tr '\0' 'L'; echo
 echo "after the long line"
@@ -46,10 +48,11 @@ WANT
 )
 assert_eq "$(grep "^tvtokend: ExecOnChange\[$p\]: " "$T/daemon.log")" "$want" "the hook's stdout in the log"
 assert_eq "$(grep -c "^tvtokend: warning: ExecOnChange\[$p\]: to stderr$" "$T/daemon.log")" 1 "stderr in the log"
-# The three lines with the token (whole, a 31-byte piece, the JSON) are withheld.
+# The four lines with the token (whole, a 31-byte piece, the JSON, cut after its start) are withheld.
 assert_eq "$(grep -c "^tvtokend: warning: ExecOnChange\[$p\]: a line of output was withheld: it held the token$" "$T/daemon.log")" \
-	3 "lines withheld"
-assert_eq "$(grep -c "^tvtokend: warning: ExecOnChange\[$p\]: " "$T/daemon.log")" 4 "warnings from the hook's output"
+	4 "lines withheld"
+assert_eq "$(grep -c "^tvtokend: warning: ExecOnChange\[$p\]: " "$T/daemon.log")" 5 "warnings from the hook's output"
+! grep -q "CCCCCCCCCC" "$T/daemon.log" || fail "the line cut after the start of the token was logged"
 ok "output: line by line, stderr as warnings, control characters replaced, long lines cut, the token withheld"
 
 write_config "[Token]" "MaxRenewalsPerHour=15" "[Sink]" "ExecOnChange=$T/flood.sh"
