@@ -64,9 +64,11 @@ for p in "${BG_PIDS[@]}"; do
 done
 for i in 1 2 3; do
 	# Every reply before expiry is a token; after it, NoToken (never a token past expiry).
+	# A call sent before expiry may be answered with the token and read just after it:
+	# only a token for a call sent at or after expiry is served past it.
 	awk -v e="$exp_ms" '
-		{ recv = int($2 / 1000) }
-		$3 == "token" && recv >= e { print "token after expiry: " $0; bad = 1 }
+		{ sent = int($1 / 1000); recv = int($2 / 1000) }
+		$3 == "token" && sent >= e { print "token after expiry: " $0; bad = 1 }
 		$3 != "token" && int($1 / 1000) < e - 1000 { print "no token before expiry: " $0; bad = 1 }
 		$3 == "token" { last = recv }
 		END { if (last < e - 2000) { print "last token at " last ", expiry " e; bad = 1 }; exit bad }
