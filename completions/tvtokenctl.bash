@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # bash completion for tvtokenctl(1): commands, options, the values of
 # --format, --socket paths, --env variable names, the NAMEs of the tvtokend@NAME
 # instances that have a socket under /run/tvtokend, and exec's command line.

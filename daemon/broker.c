@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The broker carries out what the lifecycle decides: it sends requests
  * through upstream, arms one wall-clock timer, saves the state file, logs the

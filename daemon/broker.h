@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The broker: runs the lifecycle against the real world. It owns the
  * lifecycle, the upstream client, the wall-clock timer (timerfd on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The cluster role machine (cluster.h) over etcd.c and seal.c.
  *

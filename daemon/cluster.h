@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Cluster mode (issue 10): brokers on several hosts elect one leader through
  * etcd; only the leader talks to Tradovate; it proclaims its state, sealed,

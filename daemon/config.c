@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The config file (CONTRACT §3, §7): systemd-style sections and Key=value
  * lines in PATH and PATH.d/ *.conf, validated key by key, then the secrets.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The config file (CONTRACT §3, §7) and the secrets it points to.
  * config_load() is all-or-nothing: on failure *out is untouched and every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The etcd v3 JSON gateway client (etcd.h). Every call is one HTTP POST of a
  * JSON body to /v3/...; unary calls read one reply body, observe and watch

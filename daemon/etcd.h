@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * An asynchronous etcd v3 client over the JSON gateway (/v3/...) on the
  * HTTP engine: several endpoints with fail-over, TLS, user authentication,

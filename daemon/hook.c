@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The change hook: ExecOnChange= run at every new token.
  *

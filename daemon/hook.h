@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The change hook (ExecOnChange=): a program run at every new token, with
  * the token on its stdin (the JSON Token object of GetToken, then EOF),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The HTTP engine: libcurl's multi interface driven by libevent (STYLE.md
  * "libcurl multi on libevent"): one multi handle, one timer, one event per

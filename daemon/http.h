@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The process's one HTTP engine: libcurl's multi interface on the libevent
  * loop, several transfers at once, each with its own options and callbacks.

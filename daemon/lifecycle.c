@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token lifecycle. See lifecycle.h for the calling convention.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token lifecycle: one state machine, no I/O.
  *

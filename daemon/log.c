@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Logging to stderr or to the journal (CONTRACT §2 --log, §6).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Logging: plain lines on stderr, or structured journal entries.
  * Nothing passed here may contain a token or a secret.

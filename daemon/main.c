@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tvtokend: one shared Tradovate access token for every local process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * sd_notify (CONTRACT §6): READY=1 once the socket is served, STATUS= on
  * every change, WATCHDOG=1 every WATCHDOG_USEC/2 from the event loop (so a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* sd_notify: readiness, STATUS=, watchdog, reload and stop (CONTRACT §6). */
 #ifndef TVTOKEND_NOTIFY_H
 #define TVTOKEND_NOTIFY_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Who is at the other end of a client socket, and whether they may talk to
  * the broker (CONTRACT §3 Allow*, §7).

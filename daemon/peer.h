@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Who may talk to the broker (CONTRACT §3 Allow*, §7). */
 #ifndef TVTOKEND_PEER_H
 #define TVTOKEND_PEER_H

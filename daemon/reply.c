@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * What Tradovate's answers mean (TRADOVATE.md "How failures arrive",
  * CONTRACT.md §7). Pure: the transport facts come in, a classified reply goes

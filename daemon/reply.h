@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Classification of Tradovate's answers (TRADOVATE.md "How failures arrive").
  * Pure: no I/O, no curl. upstream.c collects the transport facts, this decides

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sealing values with AES-256-GCM (OpenSSL's libcrypto), the key derived by
  * HKDF-SHA256 from the Tradovate password and API secret (see seal.h).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Sealing the values brokers exchange through etcd: AES-256-GCM with a key
  * derived (HKDF-SHA256) from the Tradovate credentials every broker of the

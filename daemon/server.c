@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Varlink socket (CONTRACT §4, §7): listening, clients, access checks,
  * method dispatch.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Varlink socket: listening, clients, access checks, method dispatch.
  * Every client is bounded: 64 KiB per message, its share of pending output,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token file. Every write is atomic: a temporary file in the same
  * directory (".NAME.tvtokend.XXXXXX", created 0600, then given the final

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token file ([Sink] File=): the held token, for programs that cannot
  * speak Varlink (Vault Agent's file sink, a kubelet projected token, a

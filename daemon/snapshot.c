@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The JSON form of a lifecycle snapshot. Version 2, one flat object (the
  * fields of version 1 first, so that a version 1 reader's view is intact):

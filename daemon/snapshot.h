@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The JSON form of a lifecycle snapshot (struct lc_snapshot): what the state
  * file holds, and what a cluster hands from one broker to another (inside

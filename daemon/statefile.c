@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The state file: the lifecycle's snapshot (snapshot.c: the held token and
  * its generation, the hourly windows, Tradovate's holds, rejected

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The lifecycle state kept across restarts (StateFile=): a snapshot
  * (snapshot.h) in JSON, written atomically, mode 0600.

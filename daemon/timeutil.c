@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Wall-clock and monotonic time in microseconds, and the text forms of time
  * the broker reads (ISO 8601 from Tradovate, HTTP dates from headers) and

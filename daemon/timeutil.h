@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Wall-clock time: microseconds since the epoch, and its text forms. */
 #ifndef TVTOKEND_TIMEUTIL_H
 #define TVTOKEND_TIMEUTIL_H

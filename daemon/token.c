@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The access token the broker holds: deep copies, inheritance of the fields a
  * renewal reply may leave out, and wiping. Every string here may be a secret.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The access token the broker holds, and how it is copied and wiped. */
 #ifndef TVTOKEND_TOKEN_H
 #define TVTOKEND_TOKEN_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The held token rendered for the token file and the change hook.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The held token as text for programs outside the Varlink socket: the
  * token file (Format=) and the ExecOnChange= hook's stdin. The text holds

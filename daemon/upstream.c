@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * HTTP to Tradovate, one transfer at a time, on the process's HTTP engine
  * (http.c: libcurl's multi interface on libevent, shared with the cluster's

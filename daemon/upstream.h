@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * HTTP to Tradovate on the process's HTTP engine (http.h).
  * At most one request is in flight. Nothing here blocks the loop.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Turn a Varlink interface description into a C header that defines it as
 # one string literal, so that the installed .varlink file and the text
 # GetInterfaceDescription returns have one source.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Varlink message framing, call parsing and reply writing (CONTRACT §4).
  *

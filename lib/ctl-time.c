@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Time spans, RFC 3339 times and relative times for tvtokenctl.
  *

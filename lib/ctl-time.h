@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Time for tvtokenctl: the time spans its options take, the RFC 3339 times
  * the broker sends, and the way it shows them to people ("14:30:00Z",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libtvtoken: a small blocking Varlink client for io.tvtokend.Broker.
  *

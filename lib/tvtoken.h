@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libtvtoken: the client side of tvtokend's Varlink socket.
  *

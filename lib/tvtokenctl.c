@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tvtokenctl: asks tvtokend for the shared token from a shell (CONTRACT §5, §7).
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """Client for tvtokend, the broker of one shared Tradovate access token.
 
 tvtokend owns the token and serves it to local processes over a Varlink

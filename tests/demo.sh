@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The Quick start demo: install what is needed, build, then run tvtokend
 # against the bundled mock Tradovate server and show a token being served,
 # renewed, and handed to tvtokenctl. Needs no Tradovate account.

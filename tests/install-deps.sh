@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Install everything tvtokend needs to build and test, on Debian 12 (as root).
 # Used by demo.sh and run-all.sh (and so by .ci/run): the one list of packages.
 set -eu

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Run every test: install what is needed, build with warnings as errors, run
 # the whole suite, then build again with ASan+UBSan and run it again, then
 # run every libFuzzer target briefly ($FUZZ_SECONDS each, default 10; longer

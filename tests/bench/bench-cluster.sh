@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # bench-cluster: how long a token renewed by a cluster's leader takes to be
 # served on a follower (issue 10's target: under 50 ms on loopback).
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-echo: the bare baseline of tests/bench (bench-serve). A
  * single-threaded epoll server on a Unix socket that answers every

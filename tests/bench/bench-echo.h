@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* What bench-serve and bench-echo agree on. */
 #ifndef TVTOKEND_BENCH_ECHO_H
 #define TVTOKEND_BENCH_ECHO_H

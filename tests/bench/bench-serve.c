@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench-serve: what serving the shared token costs, as ratios against a
  * bare echo server measured in the same run (tests/bench/README.md; the

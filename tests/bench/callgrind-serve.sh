@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Instructions per call of tvtokend's serving path, under valgrind's
 # callgrind: numbers that do not depend on the machine's load (BENCHMARKS.md).
 #

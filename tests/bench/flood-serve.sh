@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Issue 7's flood against a real tvtokend with its default [Server] limits:
 # many clients each pipeline calls and never read. Prints the daemon's
 # memory before and during the flood, how long GetStatus takes a new client

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the three-broker tests: a real 3-member etcd (etcd.sh), the
 # mock Tradovate, and three real tvtokend processes b1..b3 with their own
 # config, socket and state file under the test's scratch directory.

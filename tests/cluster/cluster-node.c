@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cluster-node: one cluster member (cluster.c, etcd.c, seal.c, http.c, the
  * real config loader) with a fake broker, for the cluster tests.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # A real etcd cluster for tests: three members (Debian's etcd-server) on
 # 127.0.0.1, each with its own data directory under the caller's scratch
 # directory, on ports the kernel found free. Sourced, not run.

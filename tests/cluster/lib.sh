@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers of the cluster tests: a scratch directory, a real etcd
 # (etcd.sh), the cluster-node driver processes, bounded waits. Sourced, not run.
 # Every process started here is killed at exit, whatever happens.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The hourly renewal ceiling travels with the leader's value: with
 # MaxRenewalsPerHour=3, renewals forced through ReportRejected on the
 # leader, a fail-over (kill -9), on the next leader, another fail-over, on

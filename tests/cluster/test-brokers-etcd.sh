@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # etcd failures under three brokers:
 #   - one etcd member killed: nothing changes (same leader, same followers,
 #     renewals go on and are followed);

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # kill -9 of the leader among three brokers:
 #   - another is leader within LeaseSec + 2 s;
 #   - clients polling the survivors all along never see NoToken (the token

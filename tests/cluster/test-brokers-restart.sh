@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The whole cluster restarted, every state file lost (StateFile= lives on
 # /run, a tmpfs, by default): the first broker elected reads the last state
 # a leader proclaimed from etcd (E/state, written with every proclaim in a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Cluster mode as the README sets it up, with three real brokers: etcd over
 # TLS (server certificate), authentication on, set up by the README's own
 # etcdctl commands (its etcd-auth-setup block, with this test's paths): the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # SIGSTOP of the leader past LeaseSec, then SIGCONT: another broker leads
 # meanwhile and renews; the old leader, whose renewal is overdue when it
 # resumes, sends nothing to the mock after it resumes (the mock log's times

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Two brokers with the same Member= name: one leads; the other cannot tell
 # the leader's values from its own leftovers at first, and once no leftover
 # of its own can be left (three leases' time) it says in the journal that

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Three real brokers on a real 3-member etcd and the mock Tradovate:
 #   - exactly one leader, two followers naming it (GetStatus role, leader);
 #   - all three serve the same token and generation, through their own sockets;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # etcd failures under three cluster members. One etcd member killed (the one
 # every member talks to, not etcd's raft leader): nothing changes. Every etcd
 # member stopped (SIGSTOP: requests hang), then killed: every member reports

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Cluster mode as the README sets it up: etcd over TLS (server certificate:
 # etcd's JSON gateway refuses client certificates once authentication is on),
 # authentication on, and the brokers' etcd user allowed the election prefix

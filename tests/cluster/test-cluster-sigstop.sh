@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # SIGSTOP of the leader past LeaseSec, then SIGCONT: another broker leads
 # meanwhile; from the moment the old leader runs again cluster_may_send() is
 # false (its probe, every 5 ms, never sees true again, and it proclaims

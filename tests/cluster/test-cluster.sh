@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Three cluster members against a real 3-member etcd: exactly one leader and
 # the others follow its generations; a follower's ReportRejected reaches the
 # leader through etcd; the value stored in etcd holds no plaintext; kill -9

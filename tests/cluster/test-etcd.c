@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * etcd: the client against a real etcd cluster started by the calling script
  * (test-etcd.sh). The environment says where and how:

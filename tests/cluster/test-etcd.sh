@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The etcd client against a real 3-member etcd: every call, streams, fail-over
 # with one member killed, a user restricted to a prefix, and TLS with client
 # certificates in a cluster of its own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the config parser (config_load), on a main file and a
  * drop-in. The input is the main file, then a NUL, then the drop-in (no NUL:

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: tvtokenctl's parsers of what users type and what the
  * broker sends (lib/ctl-time.c): time spans (--wait=, --min-remaining=) and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: etcd's reply and stream parsing (daemon/etcd.c) and the
  * line splitter streams go through (daemon/http.c).

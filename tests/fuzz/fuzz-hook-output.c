@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: what the change hook's output becomes in the log
  * (daemon/hook.c: the line splitter and hook_log_line). The hook is

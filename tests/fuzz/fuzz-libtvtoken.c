@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: libtvtoken's reply parsing, from the broker's bytes to a
  * tvtoken_token. The input is what the broker sent on a watch stream; it

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: Tradovate's replies, classified by reply.c and fed to the
  * lifecycle on a fake clock, as the broker does.

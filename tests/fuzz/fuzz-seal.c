@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: opening sealed values (daemon/seal.c) and the member
  * payload inside them (daemon/cluster.c), the two things a hostile etcd (or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the state file loader, i.e. the snapshot decoder of
  * snapshot.c (version 1 and 2), and what the broker then does with a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the token as text (daemon/tokentext.c) for any bytes a
  * hostile upstream could put in the access token, the market-data token and

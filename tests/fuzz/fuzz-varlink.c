@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * libFuzzer target: the Varlink framing, call parsing and dispatch of the
  * daemon (daemon/varlink.c, daemon/server.c), against a broker faked here

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # run-target.sh EXE CORPUS DICT ARTIFACTS: run one libFuzzer target for
 # $FUZZ_SECONDS (default 10) seconds over a scratch copy of its seed corpus
 # (the repository's corpus is never written), with DICT when it exists.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/fuzz/run.sh [SECONDS]: build every libFuzzer target with clang in
 # build-fuzz/ (ASan+UBSan, coverage-instrumented) and run each for SECONDS
 # (default 60) over its seed corpus: `meson test --suite fuzz` in that build.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the installation tests (the README's install steps, the Debian
 # packages), on top of the integration helpers. Sourced.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The Debian packaging: "dpkg-buildpackage -us -uc -b" builds tvtokend,
 # libtvtoken0, libtvtoken-dev and tvtokenctl from a copy of the tree
 # (dh_missing fails the build if meson installs a file no package takes);

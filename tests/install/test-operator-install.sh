@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The README's operator install steps, as printed, on a copy of the tree
 # into a scratch root: "meson setup" with the tests off (they need cmocka
 # and more), build, "meson install" (DESTDIR), systemd-sysusers and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * flood-clients: many Varlink clients that send and never read, for the
  * integration tests of back-pressure and connection limits.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Shared helpers for the integration tests: a real tvtokend against the mock
 # Tradovate server, driven through tvtokenctl and raw Varlink. Sourced, not run.
 #

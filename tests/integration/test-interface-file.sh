@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The Varlink interface file (daemon/io.tvtokend.Broker.varlink, installed to
 # share/varlink/ for code generators) is byte for byte what the running
 # daemon's GetInterfaceDescription returns. (tests/install/ checks the

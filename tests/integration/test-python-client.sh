@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The Python client (python/tvtoken.py, run by Debian's /usr/bin/python3)
 # against the real broker and the mock: NoToken and a timed-out wait before
 # the first token, get_token(wait=True), the token tvtokenctl sees, status(),

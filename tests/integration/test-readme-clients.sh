@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The client examples in README.md work as printed: the C program (built
 # against libtvtoken) and the Python standard-library snippet each get the
 # token the broker serves; the curl example sends it in its Authorization

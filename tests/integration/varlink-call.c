@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * varlink-call: speak raw Varlink to a socket, for the integration tests.
  *

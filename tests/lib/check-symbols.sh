@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The dynamic symbols libtvtoken.so defines must be exactly the functions
 # tvtoken.h declares, each in the version node TVTOKEN_0, so that no export
 # slips in (or out) unnoticed.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A scripted stand-in for tvtokend's Varlink socket, for the tvtokenctl tests.
  *

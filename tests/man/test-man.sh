@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The man pages (man/*.scd, built by scdoc into the build directory): each
 # renders without a warning (groff -ww, man -l), and they document what the
 # sources define, so that a new key, function, command, option or event

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # Write a throwaway CA and a server certificate it signed, for 127.0.0.1 and
 # localhost, valid for one day: DIR/ca.pem, DIR/server.pem, DIR/server.key.
 # The CA's key is not kept. Needs the openssl command.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * mock-tradovate: a scriptable stand-in for Tradovate's two authentication
  * endpoints, for the README demo and the integration tests.

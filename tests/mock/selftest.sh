@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Self-test of mock-tradovate: drives the default behaviour and every scripted
 # outcome with curl, checks the replies and the exact request log, then does
 # the same over HTTPS with a throwaway CA from make-cert.sh.

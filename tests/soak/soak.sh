@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tests/soak/soak.sh MINUTES [BUILD_DIR]: a soak of the real daemon against
 # the mock, not part of the normal test run (README "Development").
 #

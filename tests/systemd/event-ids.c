@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Print the journal events the daemon logs, one per line:
  * "NAME MESSAGE_ID PRIORITY", straight from log.c's table, so that

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for the tests in this directory; sourced, not run.
 
 # Report a failure and exit 1.

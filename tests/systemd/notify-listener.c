@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * notify-listener: stand in for systemd's end of $NOTIFY_SOCKET in the
  * runtime tests.

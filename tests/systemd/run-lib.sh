@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers for the runtime tests (test-run-*.sh); sourced, not run.
 #
 # The scripts are called as  test-run-X.sh NOTIFY_LISTENER EVENTS CATALOG

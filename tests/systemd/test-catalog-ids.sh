@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The daemon logs each event under the MESSAGE_ID and PRIORITY that EVENTS
 # (and so the shipped catalog) gives it, and logs no event EVENTS lacks:
 # the output of event-ids, built from daemon/log.c, is EVENTS exactly.

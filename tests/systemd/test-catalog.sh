@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The journal catalog has exactly one well-formed entry per event of
 # EVENTS (Subject, Defined-By: tvtokend, Support: a URL, a body), and journalctl
 # reads it back unchanged: "journalctl --update-catalog" on a scratch root

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The journal, for real (CONTRACT §2 --log, §6, §7): a systemd-journald of
 # our own, started as a plain process in a private mount and PID namespace
 # (tmpfs on /run/systemd, /run/log, /var/log/journal and the catalog

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The $NOTIFY_SOCKET conversation (CONTRACT §6, §7), read by notify-listener
 # in place of systemd, with the daemon's TZ far from UTC:
 #  - READY=1 once the socket is served, before any token (the first token

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A slow upstream is reported (Tradovate's conformance limits: a token request
 # answered in < 2 s, a renewal in < 1 s): one "slow upstream" warning per
 # request over its limit, naming the kind of request and its duration, and

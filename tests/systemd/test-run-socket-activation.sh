@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Socket activation (CONTRACT §6, §7 "socket activation takes exactly one
 # fd"), through systemd-socket-activate, which execs the daemon in place on
 # the first connection and passes the listening socket(s) as fd 3...:

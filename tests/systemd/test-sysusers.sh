@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # systemd-sysusers, run on an empty root with the shipped sysusers.d file,
 # creates the group tvtoken and the system user tvtokend whose primary group
 # it is, with no login shell.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The units carry the names CONTRACT §1 and §6 promise: the socket paths,
 # group and mode, the config and credential names of each instance, the
 # notify/watchdog/reload wiring, no core dumps; and the user and group the

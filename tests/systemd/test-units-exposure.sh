@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # "systemd-analyze security --offline=true" rates every service unit at most
 # MAX (e.g. 1.0), templates as instance "demo". Prints the figures.
 #

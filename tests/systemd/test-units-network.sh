@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The sandbox of every service unit still lets the daemon reach Tradovate:
 # it shares the host's network, may open AF_INET, AF_INET6 and AF_UNIX
 # sockets, and its IP address filter does not block every address. Read

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Every unit, as meson configured it, passes "systemd-analyze verify" with
 # no warning about it or the units it needs directly (templates as instance
 # "demo"). The copies verified differ from the configured files in one thing

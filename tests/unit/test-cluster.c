@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * cluster: what can be checked without etcd: the payload inside sealed
  * values, the timing derived from LeaseSec, and what cluster_new accepts.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The zsh completion of tvtokenctl (completions/_tvtokenctl), loaded by
 # compinit in an interactive zsh on a pseudo-terminal (zsh/zpty): a line is
 # typed, then TAB; every match the completion offers is logged by a compadd

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The bash completion of tvtokenctl (completions/tvtokenctl.bash), sourced in
 # bash and driven as readline drives it (COMP_WORDS, COMP_CWORD): commands,
 # options, --format values, --instance NAMEs from the sockets under the run

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The config module as a specification: the file syntax of CONTRACT §3/§7,
  * every key good and bad, drop-ins, defaults, and the secret files.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* ctl-time: tvtokenctl's time spans, RFC 3339 times and relative times. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * etcd: the parsers as a specification, without a network. The replies
  * below are what Debian's etcd 3.4 gateway sends (recorded with curl), then

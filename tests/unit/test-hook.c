@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The change hook (daemon/hook.c), run for real: /bin/sh commands as hooks,
  * this test's own event loop, and the daemon's log captured from stderr.

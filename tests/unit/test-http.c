@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * http: the engine driven against a tiny evhttp server living in the same
  * event_base on 127.0.0.1 (no threads). The server answers by path: whole

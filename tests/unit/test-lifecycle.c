@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token lifecycle on a fake clock: one behaviour per test, then a week of
  * simulated operation with random failures checked against the invariants.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The daemon links libevent's core library only (loop, buffers,
 # bufferevents), not the whole libevent with evhttp, evdns and evrpc;
 # libtvtoken and tvtokenctl link no libevent at all. Checked on the

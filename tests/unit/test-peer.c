@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Who may talk to the broker (daemon/peer.c). */
 #include <errno.h>
 #include <grp.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """python/tvtoken.py against a scripted fake broker (tests/lib/fake-broker.c):
 what it sends, how it reads replies, and how it fails on hostile ones.
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * reply: every row of TRADOVATE.md's "How failures arrive" table and the
  * fine points of CONTRACT §7; and the token helpers the replies rely on.

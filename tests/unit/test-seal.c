@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * seal: the value format, the key derivation, and every way a value can fail
  * to open. The known answers were computed apart from this code, with

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The Varlink socket server (daemon/server.c), driven for real: a server on a
  * temporary socket in this test's own event loop, real client sockets, and a

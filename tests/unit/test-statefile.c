@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The state file and its JSON codec (snapshot.c): round trip, permissions,
  * the version 1 format, stale temp files, and everything that must be refused.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* timeutil: clocks, ISO 8601 and HTTP date parsing, UTC formatting. */
 #include <errno.h>
 #include <setjmp.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The token as text for the token file and the change hook: every format
  * byte for byte, what each refuses, and that sh reads the env format back

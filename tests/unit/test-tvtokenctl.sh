@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tvtokenctl against a scripted fake broker (tests/lib/fake-broker.c):
 # what it sends, what it prints, its exit status, and its option handling.
 # Usage: test-tvtokenctl.sh TVTOKENCTL FAKE-BROKER     (prints TAP)

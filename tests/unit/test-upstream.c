@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * upstream: the HTTP client driven against a tiny evhttp server living in the
  * same event_base on 127.0.0.1 (no threads). Each test scripts the server's

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Varlink framing, call parsing and reply writing (daemon/varlink.c). */
 #include <errno.h>
 #include <setjmp.h>

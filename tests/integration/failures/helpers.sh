@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the lifecycle-under-failure tests, on top of lib.sh. Sourced.
 #
 # Times are integers: milliseconds since the epoch (mock log, date) or, from

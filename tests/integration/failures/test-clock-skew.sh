@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Clock correction (CONTRACT §7): when the reply's Date is 2 s or more off the
 # local clock, the token's remaining life is expirationTime - (Date + 1 s);
 # below 2 s the local clock is trusted. Served expirationTime and nextRenewal

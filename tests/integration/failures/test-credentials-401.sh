@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A 401 on the token request means bad credentials: credentials_rejected, a
 # waiting client gets NoToken at once, nothing more is sent until a reload,
 # which makes the broker try once more.

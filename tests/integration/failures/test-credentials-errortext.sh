@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Bad credentials (200 with errorText on the token request): the broker stops
 # (credentials_rejected) and sends nothing more however long it waits; waiting
 # clients get NoToken; each SIGHUP makes it try exactly once more, and after

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A day in the life on a fast clock: 20 generations of 3-second tokens with
 # every failure class of TRADOVATE.md injected, renewals until the hourly
 # ceiling (15) is used up, then new tokens at each expiry. The exact upstream

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A connection dropped without a reply, after the request reached the server,
 # is a transient failure like any other: retried after backoff, counted (a
 # failed token request), and never resent behind the broker's back on a

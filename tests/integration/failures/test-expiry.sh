@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Renewals that keep failing (503) until the token expires: no renewal is sent
 # at or after expiry, the token is never served at or after its
 # expirationTime, a "more" watcher gets NoToken at expiry, and a token request

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A 423 locks the broker out for LockoutSec, on the token request (no token:
 # waiting clients get NoToken at once) and on a renewal (the token is still
 # served; the renewal is retried when the lockout ends). Nothing is sent

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A captcha ticket locks the broker out for LockoutSec: a client waiting for
 # a token gets NoToken when the lockout starts, nothing is sent during it,
 # and the token request goes out when it ends.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Time penalties (p-ticket, p-time): the token request is resent with the
 # ticket once p-time has passed, through a chain of two tickets; a penalised
 # renewal is retried after p-time while the token keeps being served.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A 429 puts the broker in rate_limited: the next request waits Retry-After
 # (seconds or an HTTP date), or LockoutSec without it; a client waiting for a
 # token gets NoToken at the 429; every 429 counts as a failed request.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # SIGHUP: the token is kept when the account is unchanged; dropped and
 # requested anew when Name or BaseURL changes (watchers get NoToken); a config
 # that no longer loads keeps the old one; a lockout survives a reload.

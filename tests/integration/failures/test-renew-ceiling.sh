@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # MaxRenewalsPerHour under ReportRejected storms: one renewal per reported
 # generation however many clients report it, exactly MaxRenewalsPerHour
 # renewals in all; at the ceiling ReportRejected answers at once with the

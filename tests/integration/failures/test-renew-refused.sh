@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A refused renewal (401, or 200 with errorText) stops the token being served
 # at once and is followed at once by a token request ("fallback"); the new
 # token's generation is one more; "more" watchers get NoToken.

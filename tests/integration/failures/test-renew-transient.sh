@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A renewal that fails transiently (503, malformed body, stall past
 # RequestTimeoutSec, dropped connection) is retried with backoff in [d/2, d]
 # while the token keeps being served, and no token request is sent.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # MaxFailedRequestsPerHour: connection failures are retried but not counted;
 # failed token requests that reached the server are, and at the ceiling the
 # broker stops (rate_limited, retryAt an hour after the first failure) and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A token that arrives with less than a second to live is dead once its expiry
 # is cut to the whole second it is served with: it counts as a failed token
 # request (backoff, the hourly ceiling), and never makes the broker request

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # StateFile across restarts: a valid saved token is served at once with its
 # generation and no token request; inside the renewal window it is renewed at
 # once; an expired one leads to a token request, the generation continuing; a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * token-poll: watch what tvtokend serves, with the wall-clock time of every
  * reply, for the lifecycle-under-failure integration tests.

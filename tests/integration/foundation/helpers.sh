@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the foundation integration tests, on top of ../lib.sh (sourced
 # after it). JSON is taken apart with jq (Debian package jq).
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # AllowUsers=/AllowGroups=: an excluded peer gets PermissionDenied to its first
 # call and is disconnected (tvtokenctl exits 4); a listed user (by name or
 # uid) or a member of a listed group is served; root always is. A socket

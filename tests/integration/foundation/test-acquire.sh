@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A token is acquired at start and served to tvtokenctl; one request, no more.
 . "$IT_LIB"
 

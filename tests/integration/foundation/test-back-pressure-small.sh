@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The smallest MaxPendingOutput= values still serve a lone client that
 # pipelines: back-pressure holds it within the bound, it is not dropped for
 # what it sent but has not been answered yet (2,000 calls in one write, 300

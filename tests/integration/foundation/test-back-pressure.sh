@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Back-pressure, not drops (issue 7): a client that pipelines faster than it
 # reads gets every reply, in order (2,000 calls in one write; 300 interface
 # descriptions), while the daemon's memory stays bounded. Many clients that

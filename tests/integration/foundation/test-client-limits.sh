@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Connection limits (issue 7): MaxClientsPerUser= closes a user's
 # connections beyond it at once, root's are not counted; with the table
 # full, root takes the place of another user's connection inactive longest,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A config that does not load: one line naming file, line and key on stderr,
 # exit 1, no socket and no request sent; --check-config exits 0 or 1; bad
 # options exit 2; --version and --help exit 0; --log=journal without journald

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # DeviceId: derived from the machine id when there is one (stable, and not
 # the machine id itself); without /etc/machine-id the boot id keeps the broker
 # working, with a warning; a DeviceId= in the config is sent as written.

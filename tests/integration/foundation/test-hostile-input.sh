@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A message that is not JSON, JSON that is not an object, or more than
 # 65,536 bytes before its NUL closes that connection without a reply, while a
 # client connected all along is still served; 65,536 bytes are still fine.

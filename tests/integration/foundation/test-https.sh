@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # HTTPS to Tradovate: with CAFile= naming the CA that signed the server's
 # certificate, tokens are acquired and renewed; without it, the TLS handshake
 # fails: backoff, a lastError about the certificate, nothing reaches the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # org.varlink.service: GetInfo lists both interfaces, GetInterfaceDescription
 # returns the io.tvtokend.Broker text of CONTRACT §4 and the service's own;
 # unknown interfaces and methods get InterfaceNotFound / MethodNotFound.

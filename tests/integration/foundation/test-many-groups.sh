@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # AllowGroups= against peers in many groups (issue 7, reviewers' finding):
 # a group past a peer's 64th counts, whether the process carries it
 # (setgroups, SupplementaryGroups=) or only the user database lists it

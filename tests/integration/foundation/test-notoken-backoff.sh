@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # After a failed token request: NoToken says backoff and when the retry is
 # (retryAt, the same as GetStatus says), and a waiting GetToken gets the token
 # the retry brings.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Several calls sent in one write are answered one by one, in order: also
 # behind a held GetToken wait, with a oneway call among them (no reply to it),
 # and when the bytes arrive one at a time.

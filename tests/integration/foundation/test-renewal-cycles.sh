@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A held token is renewed again and again before it expires, never replaced by
 # a new token request: one request, then renewals, each +1 generation and a
 # new token, each sent RenewBeforeSec before the previous token's expiry.

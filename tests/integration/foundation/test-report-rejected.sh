@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # ReportRejected: the current generation reported by many clients at once
 # brings exactly one renewal, whose token every reporter gets; an older
 # generation gets the current token at once with no upstream request; a newer

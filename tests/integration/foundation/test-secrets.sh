@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The password and API secret come from PasswordFile=/SecretFile= or, without
 # them, from the systemd credentials tradovate-password / tradovate-sec in
 # $CREDENTIALS_DIRECTORY; one trailing newline (\n or \r\n) is stripped and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The socket file: its parent directories are created 0755; a dead socket left
 # by a crashed broker is replaced; a second broker on a live socket exits 1,
 # sends nothing, and the first keeps serving; SIGTERM and SIGINT exit 0 and

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # GetStatus: every member of CONTRACT §4 with its JSON type, counters that
 # match what the mock saw, clients counting the caller, watchers counting
 # open "more" streams, the daemon's version, and never a token.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # tvtokenctl against the real broker: token (--md, --json), --wait with and
 # without a limit, status (--json), rejected [GENERATION], watch ending with 1
 # when the broker stops, exit 3 without a socket, options before or after the

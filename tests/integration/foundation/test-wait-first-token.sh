@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Before the first token: GetToken answers NoToken at once (state requesting,
 # no retryAt), and GetToken with wait:true is held until the token arrives.
 . "$IT_LIB"

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A GetToken "more" stream, raw and through tvtokenctl watch, gets the current
 # token and then every new one, each reply with continues:true, generations
 # going up by one.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * LD_PRELOAD shim for test-expiry-during-apply.sh: every fsync() first
  * sleeps $SLOW_FSYNC_US microseconds (default 100 ms), so that the broker's

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A token that expires while the broker is still carrying out a decision
 # (saving the state file, telling the token file, the hook and the clients)
 # must not make the broker re-plan inside itself: that sent the fallback

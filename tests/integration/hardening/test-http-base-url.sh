@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Plain http:// only to a loopback host (issue 8, item 9): the password and
 # the API secret must not cross a network in clear. Any other http:// BaseURL
 # is a config error naming file, line and key, at --check-config and at

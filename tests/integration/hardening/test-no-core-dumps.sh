@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The daemon makes itself undumpable before it reads a secret (issue 8,
 # item 8): no core dump, no ptrace by other processes of its user. The kernel
 # shows it in /proc: the files of a process that is not dumpable belong to

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A ReportRejected that waits for a renewal is answered as soon as the broker
 # will not renew soon (issue 8, item 1): when the hourly ceiling fills during
 # the retries, when Tradovate imposes a penalty, when the next retry would

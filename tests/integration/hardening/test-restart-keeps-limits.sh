@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Every limit survives kill -9 (issue 8, items 2 and 7): the state file keeps
 # the rolling windows behind MaxRenewalsPerHour and MaxFailedRequestsPerHour,
 # Tradovate's waits (429, p-ticket with its ticket); rejected credentials are

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Tradovate's error text is checked for secrets before it is cut to size or
 # its bytes recoded (issue 8, item 4): an errorText that echoes the password
 # after 82 other characters, the API secret, a cut-off start of the password,

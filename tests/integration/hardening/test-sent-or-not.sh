@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The ceilings count what reached Tradovate (issue 8, items 3 and 11):
 # renewals that never left (the server is down) are retried with backoff but
 # leave MaxRenewalsPerHour untouched, while GetStatus counts every attempt;

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # What a reply's token is taken for (issue 8, items 5 and 6): a Date header
 # far off the local clock is not used to stretch or shrink the token's life
 # (logged once per reply), while 10 minutes of skew still are corrected

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Helpers of the token file and change hook tests, on top of lib.sh and the
 # foundation helpers (jq). Sourced.
 

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A hook leaves nothing running: when a run ends, what is left in its
 # process group gets SIGKILL (a child that calls setsid() escapes, as
 # documented). A daemon started with SIGCHLD ignored (a parent may leave it

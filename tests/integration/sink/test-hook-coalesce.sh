@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # At most one hook runs at a time: a storm of token changes while it runs
 # queues one more run, with the newest token; once idle, every change runs
 # the hook exactly once.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The hook's output reaches the log line by line (stdout as info, stderr as
 # warnings), printable, lines cut at 900 bytes, at most 64 KiB a run; a
 # line holding (a piece of) the token is withheld; a failing exit status, a

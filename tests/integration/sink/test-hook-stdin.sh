@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # ExecOnChange= gets the new token on stdin (GetToken's Token object, then
 # EOF) and never in its argv or environment: a recording hook compares what
 # it was given; the /proc entries of a sleeping hook show its argv as

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A hook that runs past ExecOnChangeTimeoutSec= gets SIGTERM; one that
 # ignores it gets SIGKILL 5 s later, with whatever it started in its process
 # group; so does what a hook started when the hook itself ends on the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The token file follows every token change, and is replaced atomically: a
 # reader that opens and reads it in a tight loop through renewals and
 # through rewrites (reloads that change FileMode=) never finds it missing,

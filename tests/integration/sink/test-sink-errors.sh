@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # Failures to write the token file are logged, rate-limited, never fatal and
 # retried on a timer; the message says what to do (a missing
 # directory; a directory the daemon may not write, with the hint about

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # At a clean exit the token file is removed, with or without a StateFile=:
 # nothing would remove it when its token expires once the daemon is gone
 # (after systemctl stop it would outlive its token). A restart that restores

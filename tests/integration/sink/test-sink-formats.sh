@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # [Sink] File=: the file holds what Format= says (token: the access token and
 # a newline; json: GetToken's Token object; env: TRADOVATE_* lines that sh
 # reads back), with FileMode= (default 0640) and FileGroup= (default: the

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The token file never holds an expired token while the daemon runs: when a
 # write fails (here ENOSPC, a full tmpfs), the old file keeps the token it
 # holds only until that token expires, then it is removed; the write is

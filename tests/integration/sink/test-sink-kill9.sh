@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # A daemon killed with SIGKILL while rewriting the token file leaves at most
 # its temporary files, which the next start removes: only ours (our prefix
 # and file name, regular files, owned by us), nothing else beside them.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The token file is removed (not emptied) whenever no valid token is held:
 # the token expired after failed renewals, the account changed by a reload
 # (and the new one is refused). It comes back with the next token.

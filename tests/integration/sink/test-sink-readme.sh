@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # The README's token file consumers work as printed: the shell one sends the
 # token as a header that curl reads from stdin (to the mock's renewal
 # endpoint, which accepts only a token it issued), the Python one returns

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: MIT
 # SIGHUP and [Sink]: a new File= moves the token file (the old one is
 # removed, the new one written), an empty File= removes it, setting it again
 # writes it; a config that no longer loads leaves the file as it is.
