@@ -45,6 +45,7 @@
 #include <systemd/sd-id128.h>
 
 #include "config.h"
+#include "timespan.h"
 
 #define CONFIG_FILE_MAX         (1024 * 1024)   /* bytes in one config file */
 #define CONFIG_DROPINS_MAX      256             /* files in PATH.d */
@@ -66,11 +67,6 @@
 #define CONFIG_LEASE_MIN        (2 * USEC_PER_SEC)
 #define CONFIG_LEASE_MAX        (5 * USEC_PER_MIN)
 
-#define USEC_PER_DAY            (24 * USEC_PER_HOUR)
-#define USEC_PER_WEEK           (7 * USEC_PER_DAY)
-/* systemd's: a month is 30.44 days, a year 365.25 days. */
-#define USEC_PER_MONTH          (2629800 * USEC_PER_SEC)
-#define USEC_PER_YEAR           (31557600 * USEC_PER_SEC)
 
 /* Made with systemd-id128 new; DeviceId = this app's view of the machine id. */
 #define CONFIG_DEVICE_APP_ID SD_ID128_MAKE(6d,9c,20,48,e2,a8,47,f0,88,ea,b2,6e,62,09,09,1f)
@@ -398,108 +394,6 @@ static int config_parse_decimal(const char *s, unsigned long long max, unsigned 
 	return 0;
 }
 
-struct config_unit {
-	const char *suffix;
-	usec_t usec;
-};
-
-static const struct config_unit config_units[] = {
-	{ "us", 1 }, { "usec", 1 },
-	{ "ms", USEC_PER_MSEC }, { "msec", USEC_PER_MSEC },
-	{ "s", USEC_PER_SEC }, { "sec", USEC_PER_SEC },
-	{ "second", USEC_PER_SEC }, { "seconds", USEC_PER_SEC },
-	{ "m", USEC_PER_MIN }, { "min", USEC_PER_MIN },
-	{ "minute", USEC_PER_MIN }, { "minutes", USEC_PER_MIN },
-	{ "h", USEC_PER_HOUR }, { "hr", USEC_PER_HOUR },
-	{ "hour", USEC_PER_HOUR }, { "hours", USEC_PER_HOUR },
-	{ "d", USEC_PER_DAY }, { "day", USEC_PER_DAY }, { "days", USEC_PER_DAY },
-	{ "w", USEC_PER_WEEK }, { "week", USEC_PER_WEEK }, { "weeks", USEC_PER_WEEK },
-	{ "M", USEC_PER_MONTH }, { "month", USEC_PER_MONTH }, { "months", USEC_PER_MONTH },
-	{ "y", USEC_PER_YEAR }, { "year", USEC_PER_YEAR }, { "years", USEC_PER_YEAR },
-};
-
-/* Match the unit word at *p (a whole word), or report none. */
-static const struct config_unit *config_match_unit(const char *p, size_t *len)
-{
-	size_t n = 0;
-
-	while (config_is_alpha(p[n]))
-		n++;
-	for (size_t i = 0; i < sizeof(config_units) / sizeof(config_units[0]); i++) {
-		if (strlen(config_units[i].suffix) == n &&
-		    memcmp(p, config_units[i].suffix, n) == 0) {
-			*len = n;
-			return &config_units[i];
-		}
-	}
-	return NULL;
-}
-
-/* Parse a time span that may be 0; -ERANGE only for overflow. */
-static int config_timespan_any(const char *s, usec_t *out)
-{
-	const char *p = s;
-	usec_t total = 0;
-	bool any = false;
-
-	for (;;) {
-		uint64_t ip = 0, v;
-		const char *frac = NULL;
-		size_t nfrac = 0, ulen = 0;
-		bool digits = false;
-		usec_t unit = USEC_PER_SEC, m;
-
-		while (config_is_blank(*p))
-			p++;
-		if (*p == '\0')
-			break;
-		for (; config_is_digit(*p); p++) {
-			if (__builtin_mul_overflow(ip, 10, &ip) ||
-			    __builtin_add_overflow(ip, (unsigned)(*p - '0'), &ip))
-				return -ERANGE;
-			digits = true;
-		}
-		if (*p == '.') {
-			frac = ++p;
-			while (config_is_digit(*p))
-				p++;
-			nfrac = (size_t)(p - frac);
-		}
-		if (!digits && nfrac == 0)
-			return -EINVAL;
-		while (config_is_blank(*p))
-			p++;
-		if (config_is_alpha(*p)) {
-			const struct config_unit *u = config_match_unit(p, &ulen);
-
-			if (u == NULL)
-				return -EINVAL;
-			unit = u->usec;
-			p += ulen;
-		}
-		/* "1h30min" needs no blank between parts; anything else does. */
-		if (*p != '\0' && !config_is_blank(*p) && !config_is_digit(*p))
-			return -EINVAL;
-		if (__builtin_mul_overflow(ip, unit, &v))
-			return -ERANGE;
-		m = unit;
-		for (size_t i = 0; i < nfrac && m >= 10; i++) {
-			m /= 10;
-			if (__builtin_add_overflow(v, (uint64_t)(frac[i] - '0') * m, &v))
-				return -ERANGE;
-		}
-		if (__builtin_add_overflow(total, v, &total))
-			return -ERANGE;
-		any = true;
-	}
-	if (!any)
-		return -EINVAL;
-	if (total == USEC_INFINITY)
-		return -ERANGE;
-	*out = total;
-	return 0;
-}
-
 /* Parse a systemd time span; a span of 0 is out of range for every duration we take. */
 int config_parse_timespan(const char *s, usec_t *out)
 {
@@ -508,7 +402,7 @@ int config_parse_timespan(const char *s, usec_t *out)
 
 	if (s == NULL || out == NULL)
 		return -EINVAL;
-	r = config_timespan_any(s, &v);
+	r = timespan_parse(s, &v);
 	if (r < 0)
 		return r;
 	if (v == 0)
@@ -680,7 +574,7 @@ static int config_parse_duration(struct config_loader *l, const struct config_ke
 	usec_t x;
 	int r;
 
-	r = config_timespan_any(v, &x);
+	r = timespan_parse(v, &x);
 	if (r == -EINVAL) {
 		config_error(l, l->file, l->line, k->name, "invalid time span \"%s\"",
 		    config_echo(v, e));

@@ -4,7 +4,7 @@
  *
  * The parsers are written by hand rather than with strtod(3) or strptime(3):
  * they must not depend on the locale, must reject trailing junk, and must
- * never consult TZ. A span follows the config's rules (CONTRACT §3, §7), so
+ * never consult TZ. Time spans are timespan.c's, the config's own parser, so
  * that "--wait=2min" means what "RequestTimeoutSec=2min" means.
  */
 #include <errno.h>
@@ -15,130 +15,11 @@
 
 #include "ctl-time.h"
 
-struct ctl_time_unit {
-	const char *name;
-	uint64_t usec;
-};
-
-static const struct ctl_time_unit ctl_time_units[] = {
-	{ "us", 1 }, { "usec", 1 },
-	{ "ms", CTL_USEC_PER_MSEC }, { "msec", CTL_USEC_PER_MSEC },
-	{ "s", CTL_USEC_PER_SEC }, { "sec", CTL_USEC_PER_SEC },
-	{ "second", CTL_USEC_PER_SEC }, { "seconds", CTL_USEC_PER_SEC },
-	{ "m", CTL_USEC_PER_MIN }, { "min", CTL_USEC_PER_MIN },
-	{ "minute", CTL_USEC_PER_MIN }, { "minutes", CTL_USEC_PER_MIN },
-	{ "h", CTL_USEC_PER_HOUR }, { "hr", CTL_USEC_PER_HOUR },
-	{ "hour", CTL_USEC_PER_HOUR }, { "hours", CTL_USEC_PER_HOUR },
-	{ "d", CTL_USEC_PER_DAY }, { "day", CTL_USEC_PER_DAY }, { "days", CTL_USEC_PER_DAY },
-	{ "w", CTL_USEC_PER_WEEK }, { "week", CTL_USEC_PER_WEEK }, { "weeks", CTL_USEC_PER_WEEK },
-	{ "M", CTL_USEC_PER_MONTH }, { "month", CTL_USEC_PER_MONTH }, { "months", CTL_USEC_PER_MONTH },
-	{ "y", CTL_USEC_PER_YEAR }, { "year", CTL_USEC_PER_YEAR }, { "years", CTL_USEC_PER_YEAR },
-};
-
 /* Whether c is an ASCII digit, whatever the locale. */
 static bool
 ctl_time_is_digit(char c)
 {
 	return c >= '0' && c <= '9';
-}
-
-/* Whether c is an ASCII letter, whatever the locale. */
-static bool
-ctl_time_is_alpha(char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
-
-/* Whether c is a blank allowed between the parts of a span. */
-static bool
-ctl_time_is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-/* The unit whose whole name starts at p (its length in *len), or NULL. */
-static const struct ctl_time_unit *
-ctl_time_match_unit(const char *p, size_t *len)
-{
-	size_t n = 0, i;
-
-	while (ctl_time_is_alpha(p[n]))
-		n++;
-	for (i = 0; i < sizeof(ctl_time_units) / sizeof(ctl_time_units[0]); i++) {
-		if (strlen(ctl_time_units[i].name) == n &&
-		    memcmp(p, ctl_time_units[i].name, n) == 0) {
-			*len = n;
-			return &ctl_time_units[i];
-		}
-	}
-	return NULL;
-}
-
-/* Parse one or more "NUMBER[.FRACTION][UNIT]" parts, blanks between them. */
-int
-ctl_time_parse_span(const char *s, uint64_t *usec)
-{
-	const char *p = s;
-	uint64_t total = 0;
-	bool any = false;
-
-	if (s == NULL || usec == NULL)
-		return -EINVAL;
-	for (;;) {
-		const char *frac = NULL;
-		uint64_t ip = 0, unit = CTL_USEC_PER_SEC, v, m;
-		size_t nfrac = 0, ulen = 0, i;
-		bool digits = false;
-
-		while (ctl_time_is_blank(*p))
-			p++;
-		if (*p == '\0')
-			break;
-		for (; ctl_time_is_digit(*p); p++) {
-			if (__builtin_mul_overflow(ip, 10, &ip) ||
-			    __builtin_add_overflow(ip, (uint64_t)(*p - '0'), &ip))
-				return -ERANGE;
-			digits = true;
-		}
-		if (*p == '.') {
-			frac = ++p;
-			while (ctl_time_is_digit(*p))
-				p++;
-			nfrac = (size_t)(p - frac);
-		}
-		if (!digits && nfrac == 0)
-			return -EINVAL;
-		while (ctl_time_is_blank(*p))
-			p++;
-		if (ctl_time_is_alpha(*p)) {
-			const struct ctl_time_unit *u = ctl_time_match_unit(p, &ulen);
-
-			if (u == NULL)
-				return -EINVAL;
-			unit = u->usec;
-			p += ulen;
-		}
-		/* "1h30min" needs no blank between its parts; anything else does. */
-		if (*p != '\0' && !ctl_time_is_blank(*p) && !ctl_time_is_digit(*p))
-			return -EINVAL;
-		if (__builtin_mul_overflow(ip, unit, &v))
-			return -ERANGE;
-		m = unit;
-		for (i = 0; i < nfrac && m >= 10; i++) {
-			m /= 10;
-			if (__builtin_add_overflow(v, (uint64_t)(frac[i] - '0') * m, &v))
-				return -ERANGE;
-		}
-		if (__builtin_add_overflow(total, v, &total))
-			return -ERANGE;
-		any = true;
-	}
-	if (!any)
-		return -EINVAL;
-	if (total == UINT64_MAX)
-		return -ERANGE;
-	*usec = total;
-	return 0;
 }
 
 /* Read exactly n decimal digits at *p into *out and advance *p. */

@@ -1,10 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Time for tvtokenctl: the time spans its options take, the RFC 3339 times
- * the broker sends, and the way it shows them to people ("14:30:00Z",
- * "in 42min", "1h 3min ago"). Linked into tvtokenctl only, not into the
- * library; lib/ never includes daemon/, so this is tvtokenctl's own copy of
- * the config's time span rules.
+ * Time for tvtokenctl: the RFC 3339 times the broker sends, and the way it
+ * shows them and spans to people ("14:30:00Z", "in 42min", "1h 3min ago").
+ * Linked into tvtokenctl only, not into the library. The time spans its
+ * options take are parsed by timespan.h, the daemon's config parser.
  */
 #ifndef TVTOKENCTL_CTL_TIME_H
 #define TVTOKENCTL_CTL_TIME_H
@@ -18,19 +17,9 @@
 #define CTL_USEC_PER_HOUR (60 * CTL_USEC_PER_MIN)
 #define CTL_USEC_PER_DAY  (24 * CTL_USEC_PER_HOUR)
 #define CTL_USEC_PER_WEEK (7 * CTL_USEC_PER_DAY)
-/* systemd's: a month is 30.44 days, a year 365.25 days. */
-#define CTL_USEC_PER_MONTH (2629800 * CTL_USEC_PER_SEC)
-#define CTL_USEC_PER_YEAR (31557600 * CTL_USEC_PER_SEC)
 
 /* Enough for any text the formatters below write, and its NUL. */
 #define CTL_TIME_TEXT_MAX 64
-
-/*
- * Parse a time span as tvtokend.conf takes them: "90" (seconds), "30s",
- * "500ms", "2min", "1h 30min", "1h30min", "1.5s"; 0 is allowed. Returns 0
- * with *usec, -EINVAL for text that is not a span, -ERANGE past 2^64 - 2 us.
- */
-int ctl_time_parse_span(const char *s, uint64_t *usec);
 
 /*
  * Parse an RFC 3339 time ("2026-11-28T14:30:00Z", fractions and "+hh:mm"

@@ -23,6 +23,7 @@
 #include <json-c/json.h>
 
 #include "ctl-time.h"
+#include "timespan.h"
 #include "tvtoken.h"
 
 #ifndef TVTOKEND_VERSION
@@ -131,7 +132,7 @@ ctl_parse_wait(const char *s, int *ms)
 	uint64_t usec, v;
 	int r;
 
-	r = ctl_time_parse_span(s, &usec);
+	r = timespan_parse(s, &usec);
 	if (r == -ERANGE) {
 		*ms = INT_MAX;
 		return 0;
@@ -949,7 +950,7 @@ ctl_option(struct ctl *ctl, int opt, char **argv)
 		ctl->env = optarg;
 		return CTL_EXIT_OK;
 	case 'r':
-		r = ctl_time_parse_span(optarg, &ctl->min_remaining);
+		r = timespan_parse(optarg, &ctl->min_remaining);
 		if (r == -ERANGE)
 			return ctl_usage_error("--min-remaining '%s' is too large", optarg);
 		if (r < 0)

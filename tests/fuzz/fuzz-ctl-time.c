@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "ctl-time.h"
+#include "timespan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(s, data, size);
 	s[size] = '\0';
-	if (ctl_time_parse_span(s, &span) == 0) {
+	if (timespan_parse(s, &span) == 0) {
 		if (span == UINT64_MAX)
 			abort();
 		ctl_time_format_span(span, buf);

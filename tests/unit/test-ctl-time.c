@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "ctl-time.h"
+#include "timespan.h"
 
 /* 2026-11-28T14:30:00Z */
 #define T_2026_11_28 ((int64_t)1795876200 * 1000000)
@@ -22,7 +23,7 @@ span(const char *s)
 {
 	uint64_t v = 12345;
 
-	assert_int_equal(ctl_time_parse_span(s, &v), 0);
+	assert_int_equal(timespan_parse(s, &v), 0);
 	return v;
 }
 
@@ -32,7 +33,7 @@ not_span(const char *s, int err)
 {
 	uint64_t v = 12345;
 
-	assert_int_equal(ctl_time_parse_span(s, &v), err);
+	assert_int_equal(timespan_parse(s, &v), err);
 	assert_int_equal(v, 12345);
 }
 
