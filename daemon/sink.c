@@ -41,6 +41,7 @@
 
 #include <event2/event.h>
 
+#include "atomicfile.h"
 #include "config.h"
 #include "log.h"
 #include "sink.h"
@@ -162,45 +163,19 @@ static void sink_succeeded(struct sink *s, const char *what)
 	s->suppressed = 0;
 }
 
-/* Write all of buf to fd. */
-static int sink_write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory of path so that a rename or unlink survives a crash. */
-static void sink_sync_dir(const char *path)
-{
-	const char *base;
-	char *dir;
-	int fd;
-
-	if (sink_split(path, &dir, &base) < 0)
-		return;
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(dir);
-}
-
-/* Replace the file with text: temp file with the final group and mode, write, fsync, rename. */
+/* Replace the file with text: a temporary file with the final group and mode, renamed over it. */
 static int sink_replace(struct sink *s, const char *text, size_t len, const char **what)
 {
-	struct stat st;
+	static const char *const steps[] = {
+		[ATOMICFILE_CREATE] = "create a temporary file beside",
+		[ATOMICFILE_GROUP] = SINK_STEP_GROUP,
+		[ATOMICFILE_MODE] = "set the mode of",
+		[ATOMICFILE_WRITE] = "write",
+		[ATOMICFILE_RENAME] = "replace",
+	};
+	enum atomicfile_step failed;
 	char *tmp, *prefix;
-	int fd, r = 0;
+	int r;
 
 	prefix = sink_tmp_prefix(s->path);
 	if (prefix == NULL)
@@ -209,42 +184,10 @@ static int sink_replace(struct sink *s, const char *text, size_t len, const char
 	free(prefix);
 	if (r < 0)
 		return -ENOMEM;
-	*what = "create a temporary file beside";
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		free(tmp);
-		return r;
-	}
-	r = 0;
-	if (s->has_group) {
-		*what = SINK_STEP_GROUP;
-		if (fstat(fd, &st) < 0)
-			r = -errno;
-		else if (st.st_gid != s->group && fchown(fd, (uid_t)-1, s->group) < 0)
-			r = -errno;
-	}
-	if (r == 0) {
-		*what = "set the mode of";
-		if (fchmod(fd, s->mode) < 0)
-			r = -errno;
-	}
-	if (r == 0) {
-		*what = "write";
-		r = sink_write_all(fd, text, len);
-	}
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, s->path) < 0) {
-		*what = "replace";
-		r = -errno;
-	}
+	r = atomicfile_replace(s->path, tmp, text, len, s->mode,
+	    s->has_group ? s->group : (gid_t)-1, &failed);
 	if (r < 0)
-		unlink(tmp);
-	else
-		sink_sync_dir(s->path);
+		*what = steps[failed];
 	free(tmp);
 	return r;
 }
@@ -254,7 +197,7 @@ static int sink_remove_path(const char *path)
 {
 	if (unlink(path) < 0)
 		return errno == ENOENT ? 0 : -errno;
-	sink_sync_dir(path);
+	atomicfile_sync_dir(path);
 	return 1;
 }
 

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomicfile.h"
 #include "snapshot.h"
 #include "statefile.h"
 
@@ -85,44 +86,13 @@ int statefile_read(const char *path, const char *base_url, const char *name, str
 	return r;
 }
 
-/* Write all of buf to fd. */
-static int write_all(int fd, const char *buf, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, buf, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		buf += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-/* fsync the directory holding path, so the rename survives a crash. */
-static void sync_dir(const char *path)
-{
-	char *copy = strdup(path);
-	int fd;
-
-	if (!copy)
-		return;
-	fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	free(copy);
-}
-
-/* Replace path with the new state, atomically. */
+/* Replace path with the new state, atomically; only we may read it. */
 int statefile_write(const char *path, const char *base_url, const char *name, const struct lc_snapshot *snap)
 {
+	enum atomicfile_step failed;
 	char *text, *tmp;
 	size_t len;
-	int fd, r;
+	int r;
 
 	r = snapshot_encode(snap, base_url, name, &text, &len);
 	if (r < 0)
@@ -131,27 +101,7 @@ int statefile_write(const char *path, const char *base_url, const char *name, co
 		snapshot_text_free(text, len);
 		return -ENOMEM;
 	}
-	fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0) {
-		r = -errno;
-		goto out;
-	}
-	r = 0;
-	if (fchmod(fd, 0600) < 0)
-		r = -errno;
-	if (r == 0)
-		r = write_all(fd, text, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r == 0 && rename(tmp, path) < 0)
-		r = -errno;
-	if (r < 0)
-		unlink(tmp);
-	else
-		sync_dir(path);
-out:
+	r = atomicfile_replace(path, tmp, text, len, 0600, (gid_t)-1, &failed);
 	snapshot_text_free(text, len);
 	free(tmp);
 	return r;
