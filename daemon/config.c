@@ -777,24 +777,31 @@ static int config_resolve_id(struct config_loader *l, const struct config_key *k
 	return 0;
 }
 
-/* SocketGroup: a group name or gid, or empty for the daemon's group. */
-static int config_parse_socket_group(struct config_loader *l, const struct config_key *k,
-    const char *v)
+/* A group name or gid into *gid (*has set), or empty for none (*has cleared). */
+static int config_set_group(struct config_loader *l, const struct config_key *k,
+    const char *v, bool *has, gid_t *gid)
 {
 	uint32_t id;
 	int r;
 
 	if (*v == '\0') {
-		l->c.has_socket_group = false;
-		l->c.socket_group = 0;
+		*has = false;
+		*gid = 0;
 		return 0;
 	}
 	r = config_resolve_id(l, k, v, true, &id);
 	if (r < 0)
 		return r;
-	l->c.has_socket_group = true;
-	l->c.socket_group = (gid_t)id;
+	*has = true;
+	*gid = (gid_t)id;
 	return 0;
+}
+
+/* SocketGroup: a group name or gid, or empty for the daemon's group. */
+static int config_parse_socket_group(struct config_loader *l, const struct config_key *k,
+    const char *v)
+{
+	return config_set_group(l, k, v, &l->c.has_socket_group, &l->c.socket_group);
 }
 
 /* Resolve a blank-separated list of users or groups; every bad word is reported. */
@@ -903,20 +910,7 @@ static int config_parse_file_mode(struct config_loader *l, const struct config_k
 static int config_parse_file_group(struct config_loader *l, const struct config_key *k,
     const char *v)
 {
-	uint32_t id;
-	int r;
-
-	if (*v == '\0') {
-		l->c.has_sink_group = false;
-		l->c.sink_group = 0;
-		return 0;
-	}
-	r = config_resolve_id(l, k, v, true, &id);
-	if (r < 0)
-		return r;
-	l->c.has_sink_group = true;
-	l->c.sink_group = (gid_t)id;
-	return 0;
+	return config_set_group(l, k, v, &l->c.has_sink_group, &l->c.sink_group);
 }
 
 /* Format: token, json or env. */
