@@ -67,7 +67,6 @@
 #define CONFIG_LEASE_MIN        (2 * USEC_PER_SEC)
 #define CONFIG_LEASE_MAX        (5 * USEC_PER_MIN)
 
-
 /* Made with systemd-id128 new; DeviceId = this app's view of the machine id. */
 #define CONFIG_DEVICE_APP_ID SD_ID128_MAKE(6d,9c,20,48,e2,a8,47,f0,88,ea,b2,6e,62,09,09,1f)
 
