@@ -19,36 +19,10 @@ CALLS=${2:-2000}
 command -v valgrind >/dev/null && command -v callgrind_control >/dev/null ||
 	{ echo "callgrind-serve: needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/tvtokend-callgrind.XXXXXX")
-PIDS=()
-cleanup()
-{
-	local p
-
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-"$BUILD/tests/mock/mock-tradovate" --port-file "$T/port" >"$T/mock.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-[ -s "$T/port" ] || { echo "callgrind-serve: the mock did not start" >&2; exit 1; }
-(umask 077; printf 'demo-password\n' >"$T/password"; printf 'demo-secret\n' >"$T/secret")
-cat >"$T/tvtokend.conf" <<EOF
-[Tradovate]
-BaseURL=http://127.0.0.1:$(cat "$T/port")/v1
-Name=demo
-AppId=tvtokend-demo
-ClientId=8
-PasswordFile=$T/password
-SecretFile=$T/secret
-[Token]
-StateFile=
-[Server]
-Socket=$T/sock
-EOF
+. "$(dirname "$0")/lib.sh"
+bench_begin callgrind
+bench_mock "$BUILD"
+bench_config
 valgrind --tool=callgrind --callgrind-out-file="$T/callgrind.out" --dump-instr=no \
 	"$BUILD/daemon/tvtokend" --config "$T/tvtokend.conf" --log=stderr >"$T/daemon.log" 2>&1 &
 DAEMON=$!

@@ -21,35 +21,10 @@ CALLS=${3:-150}
 ulimit -n $((CLIENTS + 1024)) 2>/dev/null ||
 	{ echo "flood-serve: cannot have $((CLIENTS + 1024)) file descriptors (ulimit -Hn)" >&2; exit 2; }
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/tvtokend-flood.XXXXXX")
-PIDS=()
-cleanup()
-{
-	local p
-
-	for p in "${PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do timeout 10 tail --pid="$p" -f /dev/null 2>/dev/null || kill -KILL "$p" 2>/dev/null; done
-	rm -rf "$T"
-}
-trap cleanup EXIT
-
-"$BUILD/tests/mock/mock-tradovate" --port-file "$T/port" >"$T/mock.out" 2>&1 &
-PIDS+=($!)
-for _ in $(seq 100); do [ -s "$T/port" ] && break; sleep 0.05; done
-(umask 077; printf 'demo-password\n' >"$T/password"; printf 'demo-secret\n' >"$T/secret")
-cat >"$T/tvtokend.conf" <<EOF
-[Tradovate]
-BaseURL=http://127.0.0.1:$(cat "$T/port")/v1
-Name=demo
-AppId=tvtokend-demo
-ClientId=8
-PasswordFile=$T/password
-SecretFile=$T/secret
-[Token]
-StateFile=
-[Server]
-Socket=$T/sock
-EOF
+. "$(dirname "$0")/lib.sh"
+bench_begin flood
+bench_mock "$BUILD"
+bench_config
 "$BUILD/daemon/tvtokend" --config "$T/tvtokend.conf" --log=stderr >"$T/daemon.log" 2>&1 &
 DAEMON=$!
 PIDS+=("$DAEMON")
