@@ -454,23 +454,31 @@ etcd_parse_kv(struct json_object *o, struct etcd_kv *kv)
 	return r;
 }
 
+/* The array member key of obj in *a with its length in *n (absent: 0), at most ETCD_MAX_KVS. */
+static int
+etcd_get_array(struct json_object *obj, const char *key, struct json_object **a, size_t *n)
+{
+	*a = etcd_get(obj, key);
+	*n = 0;
+	if (*a == NULL)
+		return 0;
+	if (!json_object_is_type(*a, json_type_array))
+		return -EPROTO;
+	*n = json_object_array_length(*a);
+	return *n > ETCD_MAX_KVS ? -EMSGSIZE : 0;
+}
+
 /* Read an array member of kvs (absent: none) into r->kvs. */
 static int
 etcd_parse_kvs(struct json_object *obj, const char *key, struct etcd_reply *r)
 {
-	struct json_object *a = etcd_get(obj, key);
+	struct json_object *a;
 	size_t n;
 	int q;
 
-	if (a == NULL)
-		return 0;
-	if (!json_object_is_type(a, json_type_array))
-		return -EPROTO;
-	n = json_object_array_length(a);
-	if (n > ETCD_MAX_KVS)
-		return -EMSGSIZE;
-	if (n == 0)
-		return 0;
+	q = etcd_get_array(obj, key, &a, &n);
+	if (q < 0 || n == 0)
+		return q;
 	r->kvs = calloc(n, sizeof(*r->kvs));
 	if (r->kvs == NULL)
 		return -ENOMEM;
@@ -505,19 +513,13 @@ etcd_parse_one_kv(struct json_object *obj, const char *key, struct etcd_reply *r
 static int
 etcd_parse_events(struct json_object *obj, struct etcd_reply *r)
 {
-	struct json_object *a = etcd_get(obj, "events"), *ev, *t;
+	struct json_object *a, *ev, *t;
 	size_t n;
 	int q;
 
-	if (a == NULL)
-		return 0;
-	if (!json_object_is_type(a, json_type_array))
-		return -EPROTO;
-	n = json_object_array_length(a);
-	if (n > ETCD_MAX_KVS)
-		return -EMSGSIZE;
-	if (n == 0)
-		return 0;
+	q = etcd_get_array(obj, "events", &a, &n);
+	if (q < 0 || n == 0)
+		return q;
 	r->events = calloc(n, sizeof(*r->events));
 	if (r->events == NULL)
 		return -ENOMEM;
